@@ -1,0 +1,18 @@
+"""asyncspec: asyncio's Future, Event and ensure_future as an executable specification.
+
+* ``asyncspec.spec``: the declarations (the only source of truth);
+* ``asyncspec.impl``: a drop-in Future, Event and ensure_future compiled from them;
+* ``asyncspec.model_tests``: the lockstep engine and its Hypothesis machines;
+* ``asyncspec.diagrams``: state diagrams generated from the declarations.
+"""
+
+from __future__ import annotations
+
+from .spec import AsyncSpecError, InvalidSpec
+
+__all__ = ["AsyncSpecError", "InvalidSpec", "TargetError", "__version__"]
+__version__ = "0.1.0"
+
+
+class TargetError(AsyncSpecError):
+    """A target named for an audit cannot be imported or is not of an auditable kind."""

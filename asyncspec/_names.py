@@ -1,0 +1,22 @@
+"""Resolve a declaration's ``namespace`` to the objects its expressions use."""
+
+from __future__ import annotations
+
+import builtins
+import importlib
+from typing import Any
+
+from .spec import InvalidSpec, Machine
+
+
+def resolve_namespace(machine: Machine) -> dict[str, Any]:
+    """Return the globals that ``machine``'s expressions are evaluated in."""
+    names: dict[str, Any] = {"__builtins__": builtins}
+    for name, target in machine.namespace.items():
+        module_name, _, attr = target.partition(":")
+        try:
+            names[name] = getattr(importlib.import_module(module_name), attr)
+        except (ImportError, AttributeError) as e:
+            raise InvalidSpec(f"{machine.name}: namespace {name!r}", "an importable 'module:attr'",
+                              target, str(e)) from None
+    return names

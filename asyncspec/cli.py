@@ -1,0 +1,153 @@
+"""The ``asyncspec`` command: ``diagrams``, ``check`` and ``audit``.
+
+A usage mistake is one line on stderr and exit status 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Sequence
+
+from . import AsyncSpecError
+from .spec import PROFILES, InvalidSpec
+
+USAGE_ERROR = 2
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # type: ignore[override]
+        print(f"{self.prog}: error: {message} (see '{self.prog} --help')", file=sys.stderr)
+        raise SystemExit(USAGE_ERROR)
+
+
+class UsageError(AsyncSpecError):
+    """A command-line mistake: reported in one line, exit status 2."""
+
+
+def _formats(text: str) -> tuple[str, ...]:
+    from .diagrams import FORMATS
+
+    formats = tuple(f.strip() for f in text.split(",") if f.strip())
+    bad = [f for f in formats if f not in FORMATS]
+    if bad or not formats:
+        raise argparse.ArgumentTypeError(
+            f"expected a comma-separated list of {', '.join(FORMATS)}, found {text!r}")
+    return formats
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, found {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a number of at least 1, found {value}")
+    return value
+
+
+def _seed(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer seed, found {text!r}") from None
+
+
+def parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="asyncspec", description=(
+        "asyncio's Future, Event and ensure_future as an executable specification: "
+        "generate state diagrams, model-check implementations, audit compliance."))
+    sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    sub.required = True
+
+    d = sub.add_parser("diagrams", help="write the state diagrams generated from spec/")
+    d.add_argument("--out", type=Path, default=Path("diagrams"), metavar="DIR",
+                   help="output folder (default: diagrams/)")
+    d.add_argument("--format", type=_formats, default=None, metavar="svg,dot,mmd",
+                   help="formats to write (default: all three)")
+    d.add_argument("--check", action="store_true",
+                   help="write nothing; exit 1 when the files in DIR are stale")
+
+    c = sub.add_parser("check", help="validate the spec, or model-check the built-in targets")
+    c.add_argument("--spec", action="store_true",
+                   help="print the traceability matrix (seed sentence -> clauses -> rows); exit 1 on a gap")
+    c.add_argument("--machine", choices=("future", "event", "ensure_future"), action="append")
+    c.add_argument("--examples", type=_positive, default=None, metavar="N")
+    c.add_argument("--depth", type=_positive, default=None, metavar="N")
+    c.add_argument("--seed", type=_seed, default=0, metavar="N")
+    c.add_argument("--profile", choices=sorted(PROFILES), default="cpython")
+
+    a = sub.add_parser("audit", help="audit implementations for compliance, clause by clause")
+    a.add_argument("targets", nargs="*", metavar="TARGET", help="MODULE:ATTR (default: the built-in set)")
+    a.add_argument("--kind", choices=("future", "event", "ensure_future"))
+    a.add_argument("--loop", default="asyncio", metavar="asyncio|uvloop|MODULE:ATTR")
+    a.add_argument("--profile", choices=sorted(PROFILES), default="cpython")
+    a.add_argument("--format", dest="report_format", default="text",
+                   choices=("text", "json", "markdown", "html", "junit"))
+    a.add_argument("--out", type=Path, default=None, metavar="PATH")
+    a.add_argument("--examples", type=_positive, default=None, metavar="N")
+    a.add_argument("--depth", type=_positive, default=None, metavar="N")
+    a.add_argument("--seed", type=_seed, default=0, metavar="N")
+    a.add_argument("--timeout", type=float, default=10.0, metavar="SECONDS")
+    a.add_argument("--jobs", type=_positive, default=1, metavar="N")
+    a.add_argument("--diagrams", type=Path, nargs="?", const=Path("diagrams"), default=None,
+                   metavar="DIR", help="also write the state diagrams (default folder: diagrams/)")
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        if args.command == "diagrams":
+            return cmd_diagrams(args)
+        if args.command == "check":
+            return cmd_check(args)
+        return cmd_audit(args)
+    except UsageError as e:
+        print(f"asyncspec {args.command}: error: {e}", file=sys.stderr)
+        return USAGE_ERROR
+    except InvalidSpec as e:
+        print(f"asyncspec {args.command}: invalid spec: {e}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print(f"asyncspec {args.command}: interrupted", file=sys.stderr)
+        return 130
+
+
+def cmd_diagrams(args: argparse.Namespace) -> int:
+    from . import diagrams
+
+    formats = args.format or diagrams.FORMATS
+    if args.check:
+        if not args.out.is_dir():
+            raise UsageError(f"expected a folder of generated diagrams, found no folder {str(args.out)!r}")
+        problems = diagrams.stale(args.out, formats)
+        for line in problems:
+            print(line)
+        if problems:
+            print(f"{len(problems)} stale diagram file(s); run 'asyncspec diagrams --out {args.out}'")
+            return 1
+        print(f"diagrams in {args.out}/ are fresh ({', '.join(formats)})")
+        return 0
+    paths = diagrams.write(args.out, formats)
+    print(f"wrote {len(paths)} files to {args.out}/: {', '.join(p.name for p in paths)}")
+    return 0
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from .trace import traceability_report
+
+    if args.spec:
+        text, gaps = traceability_report(args.profile)
+        print(text)
+        return 1 if gaps else 0
+    from .engine.check import run_check
+
+    return run_check(args)
+
+
+def cmd_audit(args: argparse.Namespace) -> int:
+    from .audit import run_audit
+
+    return run_audit(args)

@@ -1,0 +1,54 @@
+"""Small pure helpers that declarations name in their ``namespace``.
+
+They exist so that an expression in a declaration can say in one call what
+CPython does in a few statements. Standard library only.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+
+def chained(new: BaseException, cause: BaseException) -> BaseException:
+    """Return ``new`` with ``__cause__`` and ``__context__`` set to ``cause``."""
+    new.__cause__ = cause
+    new.__context__ = cause
+    return new
+
+
+def creation_stack(depth: int = 2) -> Any:
+    """Return the caller's stack as asyncio's debug mode records it."""
+    from asyncio import format_helpers
+
+    return format_helpers.extract_stack(sys._getframe(depth))
+
+
+def resolve_loop(loop: Any) -> Any:
+    """Return ``loop``, or asyncio's current event loop when it is None."""
+    if loop is not None:
+        return loop
+    from asyncio import events
+
+    return events.get_event_loop()
+
+
+def running_loop() -> Any:
+    """Return the running event loop, or None."""
+    from asyncio import events
+
+    return events._get_running_loop()
+
+
+def object_repr(obj: Any) -> str:
+    """Return ``object.__repr__(obj)`` without its angle brackets."""
+    return object.__repr__(obj)[1:-1]
+
+
+async def _wrap_awaitable(awaitable: Any) -> Any:
+    return await awaitable
+
+
+def wrap_awaitable(awaitable: Any) -> Any:
+    """Return a coroutine that awaits ``awaitable``, as ensure_future wraps one."""
+    return _wrap_awaitable(awaitable)

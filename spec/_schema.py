@@ -1,0 +1,780 @@
+"""The declaration format, its loader and its validator.
+
+A machine is declared as plain data in the ``transitions`` library's format
+(``states``, ``initial``, ``transitions`` with ``trigger``/``source``/``dest``/
+``conditions``/``unless``), extended with what ``transitions`` lacks:
+
+* ``operations``: every public operation with its signature and kind.
+  ``kind`` is one of ``query`` (never changes state), ``command``,
+  ``generator`` (its body may ``suspend``), ``coroutine`` (its body may
+  ``park``), ``finalizer`` and ``function`` (a machine over the arguments of a
+  module-level function, such as ``ensure_future``).
+* ``fields``: the data a transition may change, with the attribute that holds
+  it, its class default and how the constructor initialises it.
+* ``guards``: named predicates, Python expressions over the names in scope.
+  A guard may instead be an *attempt*: true when evaluating an expression
+  raises a given exception; otherwise the value is bound for later rows.
+* per row outputs: ``returns`` (an expression), ``raises`` (an expression
+  giving the exception), ``reraises`` (re-raise what an attempt raised) or
+  ``delegates`` (answer as another operation answers now);
+* per row ``effects``, each a one-key verb: ``set`` a field, ``append`` to a
+  list field, ``keep`` the items of a list field that satisfy a predicate
+  (binding the removed count), ``for_each`` item of a list field ``do`` a call
+  (``take`` empties the list first), ``do`` a call, ``suspend`` (yield a value
+  from a generator) and ``park`` (await a new waiter kept in a list field until
+  it completes). A row changes only the fields it names (and the state, when
+  ``dest`` is not None), by omission leaving everything else alone. The state
+  changes just before the first effect that is not a ``set`` (or after the
+  last effect), which is where CPython changes it.
+* ``clauses``: the documented sentences, each with a stable ID; every row
+  names the clauses it formalizes.
+* ``python``: a version gate on a row or a guard variant (``">=3.13"``).
+* ``$name`` in an expression is a profile parameter, declared in
+  ``parameters`` with its default; profiles override it.
+
+Expressions see ``self``, the fields (by field name), the operation's
+parameters and ``let`` bindings (which shadow fields), ``item`` inside list
+verbs, the declared ``namespace`` and the builtins.
+
+``load_machine`` resolves a declaration for one Python version and one set of
+parameter values, then validates it: each check is a small function below.
+Nothing here names a particular machine, state or trigger.
+"""
+
+from __future__ import annotations
+
+import ast
+import builtins
+import fnmatch
+import re
+import string
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Mapping
+
+from .errors import InvalidSpec
+
+#: Keys of a transition dict that ``transitions.Machine`` understands.
+STATE_PART_KEYS = ("trigger", "source", "dest", "conditions", "unless")
+ROW_KEYS = STATE_PART_KEYS + (
+    "returns", "raises", "reraises", "delegates", "effects", "clauses", "python", "let",
+)
+OUTPUT_KEYS = ("returns", "raises", "reraises", "delegates")
+EFFECT_VERBS = ("set", "append", "keep", "for_each", "do", "suspend", "park")
+OPERATION_KINDS = ("query", "command", "generator", "coroutine", "finalizer", "function")
+CLAUSE_SOURCES = ("seed", "cpython-docs", "cpython-source", "cpython-behaviour")
+OTHERWISE = "otherwise"
+
+
+# --------------------------------------------------------------------------
+# The resolved form
+# --------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Clause:
+    id: str
+    source: str
+    quote: str
+    section: str = ""
+    cite: str = ""
+    note: str = ""
+    rows: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Guard:
+    name: str
+    expr: str = ""
+    doc: str = ""
+    attempt: str = ""
+    raises: str = ""
+    bind: str = ""
+
+    @property
+    def is_attempt(self) -> bool:
+        return bool(self.attempt)
+
+
+@dataclass(frozen=True)
+class Operation:
+    name: str
+    params: str
+    kind: str
+    doc: str = ""
+    aliases: tuple[str, ...] = ()
+
+    @property
+    def param_names(self) -> tuple[str, ...]:
+        return _param_names(self.params)
+
+
+@dataclass(frozen=True)
+class Field:
+    name: str
+    attr: str
+    default: str | None = None
+    init: str | None = None
+    init_if: str | None = None
+    doc: str = ""
+
+
+@dataclass(frozen=True)
+class Row:
+    """One transition: an operation in a state, under guards, with its output."""
+
+    id: str
+    trigger: str
+    source: str
+    dest: str | None
+    conditions: tuple[str, ...] = ()
+    unless: tuple[str, ...] = ()
+    effects: tuple[Mapping[str, Any], ...] = ()
+    let: tuple[tuple[str, str], ...] = ()
+    returns: str | None = None
+    raises: str | None = None
+    reraises: bool = False
+    delegates: str | None = None
+    clauses: tuple[str, ...] = ()
+
+    @property
+    def guarded(self) -> bool:
+        return bool(self.conditions or self.unless)
+
+    @property
+    def internal(self) -> bool:
+        return self.dest is None
+
+    @property
+    def guard_label(self) -> str:
+        parts = list(self.conditions) + [f"not {g}" for g in self.unless]
+        return " and ".join(parts)
+
+    @property
+    def output_label(self) -> str:
+        if self.returns is not None:
+            return self.returns
+        if self.raises is not None:
+            return f"raise {self.raises}"
+        if self.reraises:
+            return "re-raise"
+        return f"as {self.delegates}()"
+
+
+@dataclass(frozen=True)
+class State:
+    name: str
+    value: Any
+    final: bool = False
+    doc: str = ""
+
+
+@dataclass(frozen=True)
+class Machine:
+    name: str
+    title: str
+    states: tuple[State, ...]
+    initial: str
+    state_attr: str
+    fields: tuple[Field, ...]
+    operations: tuple[Operation, ...]
+    guards: Mapping[str, Guard]
+    rows: tuple[Row, ...]
+    clauses: tuple[Clause, ...]
+    namespace: Mapping[str, str]
+    parameters: Mapping[str, str]
+    constructor: Operation | None = None
+    constructor_let: tuple[tuple[str, str], ...] = ()
+    uninitialized: Mapping[str, Row] = field(default_factory=dict)
+    compose: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    doc: str = ""
+    python: tuple[int, int] = (3, 11)
+    raw: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
+    #: The declaration's transition dicts that apply to this Python, aligned with ``rows``.
+    active: tuple[Mapping[str, Any], ...] = field(default=(), repr=False, compare=False)
+
+    # -- lookups -----------------------------------------------------------
+    def state(self, name: str) -> State:
+        for s in self.states:
+            if s.name == name:
+                return s
+        raise KeyError(name)
+
+    def operation(self, name: str) -> Operation:
+        for op in self.operations:
+            if op.name == name:
+                return op
+        raise KeyError(name)
+
+    def field(self, name: str) -> Field:
+        for f in self.fields:
+            if f.name == name:
+                return f
+        raise KeyError(name)
+
+    def rows_for(self, state: str, trigger: str) -> tuple[Row, ...]:
+        return tuple(r for r in self.rows if r.source == state and r.trigger == trigger)
+
+    def row(self, row_id: str) -> Row:
+        for r in self.rows:
+            if r.id == row_id:
+                return r
+        raise KeyError(row_id)
+
+    @property
+    def final_states(self) -> tuple[str, ...]:
+        return tuple(s.name for s in self.states if s.final)
+
+    def clause(self, clause_id: str) -> Clause:
+        for c in self.clauses:
+            if c.id == clause_id:
+                return c
+        raise KeyError(clause_id)
+
+    def formalized_by(self, clause_id: str) -> tuple[Row, ...]:
+        """Return the rows that formalize a clause: those naming it and those it names."""
+        patterns = self.clause(clause_id).rows
+        return tuple(
+            r for r in self.all_rows
+            if clause_id in r.clauses or any(fnmatch.fnmatchcase(r.id, p) for p in patterns)
+        )
+
+    @property
+    def all_rows(self) -> tuple[Row, ...]:
+        return self.rows + tuple(self.uninitialized.values())
+
+    def state_part(self) -> dict[str, Any]:
+        """Return the part of the declaration that ``transitions.Machine`` loads.
+
+        The values are the declaration's own, unchanged; only the extension keys
+        and the rows gated out for this Python are left out.
+        """
+        return state_part({**self.raw, "transitions": self.active})
+
+
+def state_part(raw: Mapping[str, Any]) -> dict[str, Any]:
+    """Return ``states``, ``initial`` and ``transitions`` in the ``transitions`` library's format."""
+    # Copies with the same contents: transitions.Machine writes defaults into the dicts it is given.
+    return {
+        "states": [dict(s) if isinstance(s, Mapping) else s for s in raw["states"]],
+        "initial": raw["initial"],
+        "transitions": [
+            {k: t[k] for k in STATE_PART_KEYS if k in t} for t in raw["transitions"]
+        ],
+    }
+
+
+# --------------------------------------------------------------------------
+# Loading
+# --------------------------------------------------------------------------
+
+_GATE = re.compile(r"^(>=|<=|==|<|>)\s*(\d+)\.(\d+)$")
+
+
+def version_matches(gate: str | None, python: tuple[int, int], where: str) -> bool:
+    if gate is None:
+        return True
+    found = _GATE.match(gate.strip())
+    if not found:
+        raise InvalidSpec(where, "a version gate such as '>=3.13'", gate)
+    op, major, minor = found.group(1), int(found.group(2)), int(found.group(3))
+    target = (major, minor)
+    return {
+        ">=": python >= target, "<=": python <= target, "==": python == target,
+        "<": python < target, ">": python > target,
+    }[op]
+
+
+def _param_names(params: str) -> tuple[str, ...]:
+    if not params.strip():
+        return ()
+    try:
+        tree = ast.parse(f"def f(self, {params}): pass")
+    except SyntaxError:
+        raise InvalidSpec("operation params", "a Python parameter list", params) from None
+    fn = tree.body[0]
+    assert isinstance(fn, ast.FunctionDef)
+    a = fn.args
+    names = [x.arg for x in a.posonlyargs + a.args + a.kwonlyargs][1:]
+    if a.vararg:
+        names.append(a.vararg.arg)
+    if a.kwarg:
+        names.append(a.kwarg.arg)
+    return tuple(names)
+
+
+def row_id(t: Mapping[str, Any], siblings: int) -> str:
+    base = f"{t['source']}.{t['trigger']}"
+    if siblings == 1:
+        return base
+    guards = list(t.get("conditions", ())) + [f"!{g}" for g in t.get("unless", ())]
+    return f"{base}[{'&'.join(guards) or OTHERWISE}]"
+
+
+class _Params(string.Template):
+    idpattern = r"[a-z_][a-z0-9_]*"
+
+
+def substitute(expr: str | None, parameters: Mapping[str, str], where: str) -> str | None:
+    if expr is None:
+        return None
+    try:
+        return _Params(expr).substitute(parameters)
+    except KeyError as missing:
+        raise InvalidSpec(
+            where, f"a declared parameter (one of {sorted(parameters)})", f"${missing.args[0]}",
+            "Declare it under 'parameters' or fix the name.",
+        ) from None
+    except ValueError:
+        raise InvalidSpec(where, "'$' only before a parameter name", expr) from None
+
+
+def _substitute_effect(effect: Mapping[str, Any], parameters: Mapping[str, str], where: str) -> dict:
+    return {
+        k: substitute(v, parameters, where) if isinstance(v, str) else v
+        for k, v in effect.items()
+    }
+
+
+def _as_tuple(value: Any, where: str) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        return (value,)
+    if isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value):
+        return tuple(value)
+    raise InvalidSpec(where, "a name or a list of names", value)
+
+
+def load_machine(
+    raw: Mapping[str, Any],
+    python: tuple[int, int],
+    overrides: Mapping[str, str] | None = None,
+    seed_texts: Iterable[str] | None = None,
+) -> Machine:
+    """Resolve one declaration for a Python version and parameter values, and validate it."""
+    name = raw.get("name")
+    if not isinstance(name, str) or not name:
+        raise InvalidSpec("machine", "a 'name' string", name)
+    for key in ("states", "initial", "transitions", "operations", "clauses"):
+        if key not in raw:
+            raise InvalidSpec(f"{name}", f"the key {key!r}", sorted(raw))
+
+    declared_parameters = raw.get("parameters", {})
+    parameters = {k: v["default"] for k, v in declared_parameters.items()}
+    for key, value in (overrides or {}).items():
+        if key not in parameters:
+            raise InvalidSpec(
+                f"{name}: profile parameter", f"one of {sorted(parameters)}", key,
+            )
+        parameters[key] = value
+
+    state_attr = raw.get("state_attr", "state")
+    values = raw.get("state_values", {})
+    states = []
+    for s in raw["states"]:
+        if isinstance(s, str):
+            s = {"name": s}
+        if not isinstance(s, Mapping) or "name" not in s:
+            raise InvalidSpec(f"{name}: state", "a name or a dict with 'name'", s)
+        states.append(State(s["name"], values.get(s["name"], s["name"]), bool(s.get("final")),
+                            raw.get("state_docs", {}).get(s["name"], "")))
+
+    operations = []
+    for op_name, op in raw["operations"].items():
+        where = f"{name}: operation {op_name!r}"
+        kind = op.get("kind", "command")
+        if kind not in OPERATION_KINDS:
+            raise InvalidSpec(where, f"a kind in {OPERATION_KINDS}", kind)
+        params = op.get("params", "")
+        try:
+            _param_names(params)
+        except InvalidSpec:
+            raise InvalidSpec(where, "a Python parameter list in 'params'", params) from None
+        operations.append(Operation(op_name, params, kind, op.get("doc", ""),
+                                    tuple(op.get("aliases", ()))))
+
+    constructor = None
+    constructor_let: tuple[tuple[str, str], ...] = ()
+    if "constructor" in raw:
+        c = raw["constructor"]
+        constructor = Operation("__init__", c.get("params", ""), "command", c.get("doc", ""))
+        constructor_let = tuple((k, substitute(v, parameters, f"{name}: constructor"))
+                                for k, v in c.get("let", {}).items())
+
+    fields = tuple(
+        Field(f_name, f.get("attr", f"_{f_name}"), f.get("default"), f.get("init"),
+              f.get("init_if"), f.get("doc", ""))
+        for f_name, f in raw.get("fields", {}).items()
+    )
+
+    guards: dict[str, Guard] = {}
+    for g_name, g in raw.get("guards", {}).items():
+        where = f"{name}: guard {g_name!r}"
+        variants = g.get("variants", [g])
+        chosen = [v for v in variants if version_matches(v.get("python"), python, where)]
+        if len(chosen) != 1:
+            raise InvalidSpec(where, f"exactly one variant for Python {python[0]}.{python[1]}",
+                              [v.get("python") for v in chosen])
+        v = chosen[0]
+        guards[g_name] = Guard(
+            g_name, substitute(v.get("expr", ""), parameters, where) or "", g.get("doc", ""),
+            substitute(v.get("attempt", ""), parameters, where) or "", v.get("raises", ""),
+            v.get("bind", ""),
+        )
+
+    active = [
+        t for i, t in enumerate(raw["transitions"])
+        if version_matches(t.get("python"), python, f"{name}: transition #{i}")
+    ]
+    group_sizes: dict[tuple[str, str], int] = {}
+    for t in active:
+        for key in ("trigger", "source"):
+            if not isinstance(t.get(key), str):
+                raise InvalidSpec(f"{name}: transition {t!r}", f"a string {key!r}", t.get(key))
+        group_sizes[(t["source"], t["trigger"])] = group_sizes.get((t["source"], t["trigger"]), 0) + 1
+    rows = tuple(_load_row(name, t, group_sizes, parameters) for t in active)
+
+    clauses = []
+    for c in raw["clauses"]:
+        where = f"{name}: clause {c.get('id')!r}"
+        if not c.get("id") or not c.get("quote"):
+            raise InvalidSpec(where, "an 'id' and a 'quote'", c)
+        if c.get("source") not in CLAUSE_SOURCES:
+            raise InvalidSpec(where, f"a source in {CLAUSE_SOURCES}", c.get("source"))
+        if not version_matches(c.get("python"), python, where):
+            continue
+        clauses.append(Clause(c["id"], c["source"], c["quote"], c.get("section", ""),
+                              c.get("cite", ""), c.get("note", ""),
+                              _as_tuple(c.get("rows"), where + " rows")))
+
+    uninitialized = {}
+    for op_name, out in raw.get("uninitialized", {}).items():
+        t = dict(out, trigger=op_name, source="<uninitialized>", dest=None)
+        uninitialized[op_name] = _load_row(name, t, {}, parameters, "<uninitialized>." + op_name)
+
+    machine = Machine(
+        name=name, title=raw.get("title", name), states=tuple(states), initial=raw["initial"],
+        state_attr=state_attr, fields=fields, operations=tuple(operations), guards=guards,
+        rows=rows, clauses=tuple(clauses), namespace=dict(raw.get("namespace", {})),
+        parameters=parameters, constructor=constructor, constructor_let=constructor_let,
+        uninitialized=uninitialized, compose=dict(raw.get("compose", {})),
+        doc=raw.get("doc", ""), python=python, raw=raw, active=tuple(active),
+    )
+    validate(machine, seed_texts)
+    return machine
+
+
+def _load_row(machine: str, t: Mapping[str, Any], group_sizes: Mapping, parameters: Mapping[str, str],
+              rid: str | None = None) -> Row:
+    rid = rid or row_id(t, group_sizes.get((t["source"], t["trigger"]), 1))
+    where = f"{machine}: row {rid!r}"
+    unknown = set(t) - set(ROW_KEYS)
+    if unknown:
+        raise InvalidSpec(where, f"only the keys {ROW_KEYS}", sorted(unknown))
+    outputs = [k for k in OUTPUT_KEYS if t.get(k) not in (None, False)]
+    if len(outputs) > 1:
+        raise InvalidSpec(where, "at most one of " + ", ".join(OUTPUT_KEYS), outputs,
+                          "A row answers one way: return, raise, re-raise or delegate.")
+    effects = []
+    for e in t.get("effects", ()):
+        if not isinstance(e, Mapping) or not (set(e) & set(EFFECT_VERBS)):
+            raise InvalidSpec(where, f"an effect keyed by one of {EFFECT_VERBS}", e)
+        effects.append(_substitute_effect(e, parameters, where))
+    let = t.get("let", {})
+    return Row(
+        id=rid, trigger=t["trigger"], source=t["source"], dest=t.get("dest"),
+        conditions=_as_tuple(t.get("conditions"), where + " conditions"),
+        unless=_as_tuple(t.get("unless"), where + " unless"),
+        effects=tuple(effects),
+        let=tuple((k, substitute(v, parameters, where)) for k, v in let.items()),
+        returns=substitute(t.get("returns"), parameters, where),
+        raises=substitute(t.get("raises"), parameters, where),
+        reraises=bool(t.get("reraises")),
+        delegates=t.get("delegates"),
+        clauses=_as_tuple(t.get("clauses"), where + " clauses"),
+    )
+
+
+# --------------------------------------------------------------------------
+# Validation: one small function per check, each naming what it rejects
+# --------------------------------------------------------------------------
+
+def check_one_initial_state(m: Machine) -> None:
+    names = [s.name for s in m.states]
+    duplicates = sorted({n for n in names if names.count(n) > 1})
+    if duplicates:
+        raise InvalidSpec(f"{m.name}: states", "unique state names", duplicates)
+    if not isinstance(m.initial, str) or m.initial not in names:
+        raise InvalidSpec(f"{m.name}: initial", f"exactly one initial state, one of {names}",
+                          m.initial, "Set 'initial' to the name of a declared state.")
+    if m.state(m.initial).final:
+        raise InvalidSpec(f"{m.name}: initial", "a non-final initial state", m.initial)
+
+
+def check_names_resolve(m: Machine) -> None:
+    states = {s.name for s in m.states}
+    ops = {o.name for o in m.operations}
+    clause_ids = {c.id for c in m.clauses}
+    for r in m.rows:
+        where = f"{m.name}: row {r.id!r}"
+        if r.source not in states:
+            raise InvalidSpec(where, f"a source state in {sorted(states)}", r.source)
+        if r.dest is not None and r.dest not in states:
+            raise InvalidSpec(where, f"a dest state in {sorted(states)} or None", r.dest,
+                              "Fix the 'dest' of that row.")
+        if r.trigger not in ops:
+            raise InvalidSpec(where, f"a trigger declared under 'operations' ({sorted(ops)})",
+                              r.trigger)
+        for g in r.conditions + r.unless:
+            if g not in m.guards:
+                raise InvalidSpec(where, f"a guard declared under 'guards' ({sorted(m.guards)})", g)
+        if r.delegates is not None and r.delegates not in ops:
+            raise InvalidSpec(where, f"'delegates' naming an operation in {sorted(ops)}", r.delegates)
+        if not r.clauses:
+            raise InvalidSpec(where, "at least one clause it formalizes", r.clauses)
+        for c in r.clauses:
+            if c not in clause_ids:
+                raise InvalidSpec(where, "clause IDs declared under 'clauses'", c)
+    for p, decl in m.raw.get("parameters", {}).items():
+        for c in decl.get("clauses", ()):
+            if c not in clause_ids:
+                raise InvalidSpec(f"{m.name}: parameter {p!r}", "clause IDs declared under 'clauses'", c)
+    for field_name, spec in m.raw.get("fields", {}).items():
+        if not isinstance(spec, Mapping):
+            raise InvalidSpec(f"{m.name}: field {field_name!r}", "a dict", spec)
+    for target, spec in m.compose.items():
+        if spec.get("field") not in {f.name for f in m.fields}:
+            raise InvalidSpec(f"{m.name}: compose {target!r}", "a declared list field", spec.get("field"))
+
+
+def check_finals_have_no_exits(m: Machine) -> None:
+    for r in m.rows:
+        if m.state(r.source).final and r.dest is not None and r.dest != r.source:
+            raise InvalidSpec(
+                f"{m.name}: row {r.id!r}", f"no exit from final state {r.source!r}",
+                f"dest={r.dest!r}", "A final state only answers; make the row internal (dest None).",
+            )
+
+
+def check_every_state_reachable(m: Machine) -> None:
+    reached = {m.initial}
+    frontier = [m.initial]
+    while frontier:
+        here = frontier.pop()
+        for r in m.rows:
+            if r.source == here and r.dest is not None and r.dest not in reached:
+                reached.add(r.dest)
+                frontier.append(r.dest)
+    unreachable = [s.name for s in m.states if s.name not in reached]
+    if unreachable:
+        raise InvalidSpec(f"{m.name}: states", f"every state reachable from {m.initial!r}",
+                          unreachable, "Add a transition into it or remove it.")
+
+
+def check_each_pair_defined_once(m: Machine) -> None:
+    """Each (state, operation) is one complete decision: guarded rows, then one fallback."""
+    for s in m.states:
+        for op in m.operations:
+            rows = m.rows_for(s.name, op.name)
+            where = f"{m.name}: ({s.name}, {op.name})"
+            if op.kind == "function" and s.final:
+                # A function's final states are its outcomes: nothing is called in them.
+                if rows:
+                    raise InvalidSpec(where, "no row from an outcome state of a function", rows[0].id)
+                continue
+            if not rows:
+                raise InvalidSpec(where, "a row for every (state, operation) pair", "none",
+                                  "Declare what the operation does in that state.")
+            fallbacks = [r for r in rows if not r.guarded]
+            if len(fallbacks) != 1 or rows[-1].guarded:
+                raise InvalidSpec(where, "exactly one unguarded row, placed last",
+                                  [r.id for r in fallbacks] or "none")
+            if len({r.let for r in rows}) > 1:
+                raise InvalidSpec(where, "the same 'let' on every row (it is evaluated before the guards)",
+                                  [dict(r.let) for r in rows])
+            seen = set()
+            for r in rows:
+                key = (frozenset(r.conditions), frozenset(r.unless))
+                if key in seen:
+                    raise InvalidSpec(where, "distinct guards on each row", r.id)
+                seen.add(key)
+            if op.kind == "query" and any(r.dest is not None for r in rows):
+                raise InvalidSpec(where, "a query operation to change no state", [r.dest for r in rows])
+    for op_name, row in m.uninitialized.items():
+        if op_name not in {o.name for o in m.operations}:
+            raise InvalidSpec(f"{m.name}: uninitialized", "declared operations", op_name)
+    if m.uninitialized:
+        missing = [o.name for o in m.operations if o.name not in m.uninitialized]
+        if missing:
+            raise InvalidSpec(f"{m.name}: uninitialized", "an answer for every operation", f"missing {missing}")
+
+
+def check_outputs(m: Machine) -> None:
+    for r in list(m.rows) + list(m.uninitialized.values()):
+        where = f"{m.name}: row {r.id!r}"
+        op = m.operation(r.trigger)
+        has_output = r.returns is not None or r.raises is not None or r.reraises or r.delegates
+        if not has_output and op.kind in ("query", "function"):
+            raise InvalidSpec(where, f"an output ('returns', 'raises', ...) for a {op.kind}", "none")
+        attempts = [g for g in r.conditions if m.guards[g].is_attempt]
+        if r.reraises and not attempts:
+            raise InvalidSpec(where, "'reraises' only on a row guarded by an attempt", r.conditions)
+        for e in r.effects:
+            verb = next(v for v in EFFECT_VERBS if v in e)
+            if verb in ("set", "append", "keep", "for_each", "park"):
+                target = e[verb]
+                if target not in {f.name for f in m.fields}:
+                    raise InvalidSpec(where, f"{verb!r} to name a declared field", target)
+            if verb == "suspend" and op.kind != "generator":
+                raise InvalidSpec(where, "'suspend' only in a generator operation", op.kind)
+            if verb == "park" and op.kind != "coroutine":
+                raise InvalidSpec(where, "'park' only in a coroutine operation", op.kind)
+
+
+def check_attempts_are_paired(m: Machine) -> None:
+    """A row that passes an attempt (``unless``) must follow the row that makes it."""
+    for s in m.states:
+        for op in m.operations:
+            rows = m.rows_for(s.name, op.name)
+            for i, r in enumerate(rows):
+                for g in r.unless:
+                    if not m.guards[g].is_attempt:
+                        continue
+                    before = rows[i - 1] if i else None
+                    if before is None or g not in before.conditions:
+                        raise InvalidSpec(
+                            f"{m.name}: row {r.id!r}",
+                            f"the row just before it to be guarded by attempt {g!r}",
+                            before.id if before else "none",
+                        )
+                    plain = [c for c in before.conditions if c != g]
+                    if plain != list(r.conditions) or len(r.unless) != 1:
+                        raise InvalidSpec(
+                            f"{m.name}: row {r.id!r}",
+                            f"the same other conditions as {before.id!r} and only 'unless: [{g}]'",
+                            {"conditions": list(r.conditions), "unless": list(r.unless)},
+                        )
+                for g in r.conditions:
+                    if m.guards[g].is_attempt and r.conditions[-1] != g:
+                        raise InvalidSpec(f"{m.name}: row {r.id!r}", f"the attempt {g!r} as its last condition",
+                                          list(r.conditions))
+
+
+_BUILTINS = set(dir(builtins))
+
+
+def _free_names(expr: str, where: str) -> set[str]:
+    try:
+        tree = ast.parse(expr, mode="eval")
+    except SyntaxError as e:
+        raise InvalidSpec(where, "a Python expression", expr, f"Syntax error: {e.msg}.") from None
+    bound = set()
+    loads = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.NamedExpr):
+            raise InvalidSpec(where, "an expression without assignment", expr,
+                              "Fields change only through 'set' effects.")
+        if isinstance(node, ast.Name):
+            (loads if isinstance(node.ctx, ast.Load) else bound).add(node.id)
+        elif isinstance(node, ast.arg):
+            bound.add(node.arg)
+    return loads - bound
+
+
+def check_expressions(m: Machine) -> None:
+    base = {f.name for f in m.fields} | set(m.namespace) | _BUILTINS | {"self"}
+    binds = {g.bind for g in m.guards.values() if g.bind}
+    for g in m.guards.values():
+        for expr in (g.expr, g.attempt):
+            if expr:
+                _check_expr(m, expr, base | _all_param_names(m) | binds, f"{m.name}: guard {g.name!r}")
+    for r in list(m.rows) + list(m.uninitialized.values()):
+        where = f"{m.name}: row {r.id!r}"
+        counted = {e["count"] for e in r.effects if "keep" in e and "count" in e}
+        scope = base | set(m.operation(r.trigger).param_names) | {k for k, _ in r.let} | binds | counted
+        for _, expr in r.let:
+            _check_expr(m, expr, scope, where)
+        for expr in (r.returns, r.raises):
+            if expr is not None:
+                _check_expr(m, expr, scope, where)
+        for e in r.effects:
+            item_scope = scope | {"item"}
+            for key, expr in e.items():
+                if key in ("to", "item", "where", "do", "skip", "suspend", "waiter") and isinstance(expr, str):
+                    _check_expr(m, expr, item_scope, f"{where} effect {key!r}")
+    if m.constructor is not None:
+        scope = base | set(m.constructor.param_names) | {k for k, _ in m.constructor_let}
+        for f in m.fields:
+            for expr in (f.default, f.init, f.init_if):
+                if expr is not None:
+                    _check_expr(m, expr, scope, f"{m.name}: field {f.name!r}")
+
+
+def _all_param_names(m: Machine) -> set[str]:
+    names: set[str] = set()
+    for op in m.operations:
+        names.update(op.param_names)
+    return names
+
+
+def _check_expr(m: Machine, expr: str, scope: set[str], where: str) -> None:
+    unknown = sorted(_free_names(expr, where) - scope)
+    if unknown:
+        raise InvalidSpec(where, "names that are fields, parameters, namespace entries or builtins",
+                          unknown, f"In {expr!r}; declare them under 'namespace' or fix the spelling.")
+
+
+def check_every_clause_used(m: Machine) -> None:
+    for c in m.clauses:
+        for pattern in c.rows:
+            if not any(fnmatch.fnmatchcase(r.id, pattern) for r in m.all_rows):
+                raise InvalidSpec(f"{m.name}: clause {c.id!r}", "row patterns that match some row",
+                                  pattern, f"Row IDs look like {m.rows[0].id!r}.")
+    used = {c.id for c in m.clauses if m.formalized_by(c.id)}
+    for decl in m.raw.get("parameters", {}).values():
+        used.update(decl.get("clauses", ()))
+    for decl in m.compose.values():
+        used.update(decl.get("clauses", ()))
+    unused = [c.id for c in m.clauses if c.id not in used]
+    if unused:
+        raise InvalidSpec(f"{m.name}: clauses", "every clause formalized by some row", unused,
+                          "Name it in the 'clauses' of the rows that formalize it.")
+    ids = [c.id for c in m.clauses]
+    duplicates = sorted({i for i in ids if ids.count(i) > 1})
+    if duplicates:
+        raise InvalidSpec(f"{m.name}: clauses", "unique clause IDs", duplicates)
+
+
+def check_seed_quotes(m: Machine, seed_texts: Iterable[str] | None) -> None:
+    if seed_texts is None:
+        return
+    known = {normalise(t) for t in seed_texts}
+    for c in m.clauses:
+        if c.source == "seed" and normalise(c.quote) not in known:
+            raise InvalidSpec(f"{m.name}: clause {c.id!r}", "a quote that is a sentence of the seed document",
+                              c.quote, "Quote the seed sentence exactly, or give the clause another source.")
+        if c.source != "seed" and not c.cite:
+            raise InvalidSpec(f"{m.name}: clause {c.id!r}", "a 'cite' (URL or source path) for a non-seed clause",
+                              c.cite)
+
+
+CHECKS = (
+    check_one_initial_state,
+    check_names_resolve,
+    check_finals_have_no_exits,
+    check_every_state_reachable,
+    check_each_pair_defined_once,
+    check_outputs,
+    check_attempts_are_paired,
+    check_expressions,
+    check_every_clause_used,
+)
+
+
+def validate(m: Machine, seed_texts: Iterable[str] | None = None) -> None:
+    for check in CHECKS:
+        check(m)
+    check_seed_quotes(m, seed_texts)
+
+
+def normalise(text: str) -> str:
+    return " ".join(text.replace("\u2019", "'").split())

@@ -1,0 +1,73 @@
+"""The command line: subcommands, exit codes, and one-line usage errors."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from asyncspec.cli import main
+
+
+def run(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "asyncspec", *args], capture_output=True, text=True,
+                          timeout=600)
+
+
+def test_check_spec_prints_the_matrix_and_exits_0():
+    done = run("check", "--spec")
+    assert done.returncode == 0, done.stderr
+    assert "S01  asyncio.Future.exception()" in done.stdout
+    assert "F-EXC-SIG -> future: PENDING.exception" in done.stdout
+    assert "seed sentences: 42/42 quoted by a clause" in done.stdout
+    assert "gaps: 0" in done.stdout
+
+
+def test_check_spec_exits_1_on_a_gap(monkeypatch, capsys):
+    from asyncspec import trace
+
+    def gap(profile):
+        return "S01 GAP", ["S01: no clause"]
+    monkeypatch.setattr(trace, "traceability_report", gap)
+    assert main(["check", "--spec"]) == 1
+
+
+def test_invalid_spec_is_one_line_and_exit_1(monkeypatch, capsys):
+    from asyncspec import spec
+
+    broken = dict(spec.DECLARATIONS)
+    broken["event"] = dict(broken["event"], initial="OPEN")
+    monkeypatch.setattr(spec, "DECLARATIONS", broken)
+    assert main(["check", "--spec"]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "event: initial: expected exactly one initial state" in err[0]
+
+
+@pytest.mark.parametrize("args, fragment", [
+    (["frobnicate"], "invalid choice: 'frobnicate'"),
+    (["diagrams", "--format", "png"], "expected a comma-separated list of dot, svg, mmd, found 'png'"),
+    (["check", "--examples", "many"], "expected a whole number, found 'many'"),
+    (["check", "--profile", "pypy"], "invalid choice: 'pypy'"),
+    (["audit", "--format", "pdf"], "invalid choice: 'pdf'"),
+])
+def test_usage_errors_are_one_line_with_status_2(args, fragment):
+    done = run(*args)
+    assert done.returncode == 2
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and fragment in lines[0], done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_diagrams_check_on_a_missing_folder_is_a_usage_error(tmp_path):
+    done = run("diagrams", "--check", "--out", str(tmp_path / "nowhere"))
+    assert done.returncode == 2
+    assert done.stderr.strip().count("\n") == 0 and "found no folder" in done.stderr
+
+
+def test_diagrams_write_and_check(tmp_path):
+    assert run("diagrams", "--out", str(tmp_path)).returncode == 0
+    assert run("diagrams", "--check", "--out", str(tmp_path)).returncode == 0
+    (tmp_path / "future.dot").write_text("// hand-edited\n")
+    done = run("diagrams", "--check", "--out", str(tmp_path))
+    assert done.returncode == 1 and "future.dot: stale" in done.stdout
