@@ -70,6 +70,8 @@ class ModelObject:
         if name not in call.guard_values:
             guard = self.asyncspec_machine.guards[name]
             if guard.is_attempt:
+                for bound, expr in guard.let:
+                    call.env[bound] = self._eval(expr, call.env)
                 try:
                     call.env[guard.bind] = self._eval(guard.attempt, call.env)
                     call.guard_values[name] = False

@@ -13,7 +13,8 @@ A machine is declared as plain data in the ``transitions`` library's format
   it, its class default and how the constructor initialises it.
 * ``guards``: named predicates, Python expressions over the names in scope.
   A guard may instead be an *attempt*: true when evaluating an expression
-  raises a given exception; otherwise the value is bound for later rows.
+  raises a given exception; otherwise the value is bound for later rows. An
+  attempt's ``let`` bindings are evaluated first, outside the attempt.
 * per row outputs: ``returns`` (an expression), ``raises`` (an expression
   giving the exception), ``reraises`` (re-raise what an attempt raised) or
   ``delegates`` (answer as another operation answers now);
@@ -88,6 +89,7 @@ class Guard:
     attempt: str = ""
     raises: str = ""
     bind: str = ""
+    let: tuple[tuple[str, str], ...] = ()
 
     @property
     def is_attempt(self) -> bool:
@@ -419,6 +421,7 @@ def load_machine(
             g_name, substitute(v.get("expr", ""), parameters, where) or "", g.get("doc", ""),
             substitute(v.get("attempt", ""), parameters, where) or "", v.get("raises", ""),
             v.get("bind", ""),
+            tuple((k, substitute(e, parameters, where) or "") for k, e in v.get("let", {}).items()),
         )
 
     active = [
@@ -684,9 +687,13 @@ def check_expressions(m: Machine) -> None:
     base = {f.name for f in m.fields} | set(m.namespace) | _BUILTINS | {"self"}
     binds = {g.bind for g in m.guards.values() if g.bind}
     for g in m.guards.values():
+        scope = base | _all_param_names(m) | binds
+        for _, expr in g.let:
+            _check_expr(m, expr, scope, f"{m.name}: guard {g.name!r}")
+        scope |= {k for k, _ in g.let}
         for expr in (g.expr, g.attempt):
             if expr:
-                _check_expr(m, expr, base | _all_param_names(m) | binds, f"{m.name}: guard {g.name!r}")
+                _check_expr(m, expr, scope, f"{m.name}: guard {g.name!r}")
     for r in list(m.rows) + list(m.uninitialized.values()):
         where = f"{m.name}: row {r.id!r}"
         counted = {e["count"] for e in r.effects if "keep" in e and "count" in e}

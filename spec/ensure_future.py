@@ -39,7 +39,7 @@ MACHINE = {
         "Coroutine": "collections.abc:Coroutine",
         "isawaitable": "inspect:isawaitable",
         "future_loop": "asyncio.futures:_get_loop",
-        "resolve_loop": "asyncspec.spec._prelude:resolve_loop",
+        "get_event_loop": "asyncio.events:get_event_loop",
         "wrap_awaitable": "asyncspec.spec._prelude:wrap_awaitable",
     },
     "operations": {
@@ -63,12 +63,15 @@ MACHINE = {
         },
         "is_awaitable": {"expr": "isawaitable(coro_or_future)", "doc": "inspect.isawaitable()."},
         "coroutine_refused": {
-            "attempt": "resolve_loop(loop).create_task(coro_or_future)",
+            "let": {"target_loop": "get_event_loop() if loop is None else loop"},
+            "attempt": "target_loop.create_task(coro_or_future)",
             "raises": "RuntimeError", "bind": "task",
             "doc": "The loop's create_task() raised RuntimeError for the coroutine.",
         },
         "awaitable_refused": {
-            "attempt": "resolve_loop(loop).create_task(wrap_awaitable(coro_or_future))",
+            "let": {"wrapped": "wrap_awaitable(coro_or_future)",
+                    "target_loop": "get_event_loop() if loop is None else loop"},
+            "attempt": "target_loop.create_task(wrapped)",
             "raises": "RuntimeError", "bind": "task",
             "doc": "The loop's create_task() raised RuntimeError for the wrapped awaitable.",
         },

@@ -49,7 +49,7 @@ MACHINE = {
         "future_repr": "asyncio.base_futures:_future_repr",
         "chained": "asyncspec.spec._prelude:chained",
         "creation_stack": "asyncspec.spec._prelude:creation_stack",
-        "resolve_loop": "asyncspec.spec._prelude:resolve_loop",
+        "get_event_loop": "asyncio.events:get_event_loop",
     },
     "parameters": {
         "callback_scheduler": {
@@ -60,7 +60,7 @@ MACHINE = {
     },
     "constructor": {
         "params": "*, loop=None",
-        "let": {"loop": "resolve_loop(loop)"},
+        "let": {"loop": "get_event_loop() if loop is None else loop"},
         "doc": "Initialize the future, bound to ``loop`` or to the current event loop.",
     },
     "fields": {
@@ -98,6 +98,8 @@ MACHINE = {
                           "doc": "Answer a Task that resumed an __await__ (internal continuation)."},
         "__del__": {"kind": "finalizer", "doc": "Report an exception that was never retrieved."},
         "__repr__": {"kind": "query", "doc": "Return the standard library's representation."},
+        "_make_cancelled_error": {"kind": "query",
+                                  "doc": "Create the CancelledError to raise if the future is cancelled."},
     },
     "guards": {
         "has_exception": {"expr": "exception is not None",
@@ -159,6 +161,12 @@ MACHINE = {
          "clauses": ["F-REPR"]},
         {"trigger": "__repr__", "source": "CANCELLED", "dest": None, "returns": "future_repr(self)",
          "clauses": ["F-REPR"]},
+        {"trigger": "_make_cancelled_error", "source": "PENDING", "dest": None, "returns": _RAISE_CANCELLED,
+         "clauses": ["F-CANCELLED-ERROR"]},
+        {"trigger": "_make_cancelled_error", "source": "FINISHED", "dest": None, "returns": _RAISE_CANCELLED,
+         "clauses": ["F-CANCELLED-ERROR"]},
+        {"trigger": "_make_cancelled_error", "source": "CANCELLED", "dest": None, "returns": _RAISE_CANCELLED,
+         "clauses": ["F-CANCELLED-ERROR", "F-CANCEL-MSG"]},
         # -- callbacks ------------------------------------------------------
         {"trigger": "add_done_callback", "source": "PENDING", "dest": None,
          "effects": [{"append": "callbacks",
@@ -267,6 +275,7 @@ MACHINE = {
         "_await_resume": {"raises": "RuntimeError('Future object is not initialized.')",
                           "clauses": ["F-UNINITIALIZED"]},
         "__repr__": {"raises": "RuntimeError('Future object is not initialized.')", "clauses": ["F-UNINITIALIZED"]},
+        "_make_cancelled_error": {"returns": _RAISE_CANCELLED, "clauses": ["F-UNINITIALIZED"]},
         "__del__": {"clauses": ["F-UNINITIALIZED"]},
     },
     "clauses": [
@@ -383,6 +392,9 @@ MACHINE = {
         {"id": "F-REPR", "source": "cpython-source",
          "cite": "https://github.com/python/cpython/blob/3.13/Lib/asyncio/base_futures.py",
          "quote": "def _future_repr(future): info = ' '.join(_future_repr_info(future)); return f'<{future.__class__.__name__} {info}>'"},
+        {"id": "F-CANCELLED-ERROR", "source": "cpython-source", "cite": PY_SOURCE,
+         "quote": "Create the CancelledError to raise if the Future is cancelled.",
+         "note": "Used by asyncio.gather() on the futures it gathers; carries the cancel message."},
         {"id": "F-AWAIT", "source": "cpython-source", "cite": PY_SOURCE,
          "quote": "self._asyncio_future_blocking = True; yield self  # This tells Task to wait for completion.",
          "note": "A done future never yields; afterwards await answers as result()."},
