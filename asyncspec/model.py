@@ -145,17 +145,19 @@ class ModelObject:
             getattr(self, m.field(effect["append"]).attr).append(self._eval(effect["item"], env))
         elif "keep" in effect:
             items = getattr(self, m.field(effect["keep"]).attr)
-            kept = [item for item in items if self._eval(effect["where"], env, item=item)]
-            removed = len(items) - len(kept)
+            found = list(items)
+            kept = [item for item in found if self._eval(effect["where"], env, item=item)]
+            removed = len(found) - len(kept)
             if removed:
                 items[:] = kept
             if "count" in effect:
                 env[effect["count"]] = removed
         elif "for_each" in effect:
-            items = getattr(self, m.field(effect["for_each"]).attr)
+            attr = m.field(effect["for_each"]).attr
+            items = getattr(self, attr)
             snapshot = list(items)
-            if effect.get("take"):
-                items.clear()
+            if effect.get("take") and items:
+                setattr(self, attr, type(items)())
             for item in snapshot:
                 if "skip" in effect and self._eval(effect["skip"], env, item=item):
                     continue

@@ -102,11 +102,13 @@ class Compiler:
     def _value(self, state: str) -> str:
         return repr(self.m.state(state).value)
 
-    def _test(self, state: str) -> str:
+    def _test(self, state: str, subject: str = "state") -> str:
         value = self.m.state(state).value
-        if value is None or isinstance(value, bool):
-            return f"state is {value!r}"
-        return f"state == {value!r}"
+        if isinstance(value, bool):
+            return subject if value else f"not {subject}"
+        if value is None:
+            return f"{subject} is None"
+        return f"{subject} == {value!r}"
 
     # -- operations -----------------------------------------------------------
     def operation(self, op: Operation) -> str:
@@ -122,12 +124,19 @@ class Compiler:
             (state,) = non_final
             self.group(w, state, op, local)
             return _function(header, w)
-        w.emit(f"state = self.{self.m.state_attr}")
         branches = _merge([(s, self._group_source(s, op, local)) for s in non_final])
         uninitialized = self.m.uninitialized.get(op.name)
+        tests = len(branches) - (uninitialized is None)
+        if tests == 1 and uninitialized is None:
+            # Two ways to go: the shorter falls through first (a query's answer, not the work).
+            branches.sort(key=lambda branch: len(branch[1]))
+        # One test reads the attribute in place; several share a local.
+        subject = f"self.{self.m.state_attr}" if tests == 1 else "state"
+        if tests > 1:
+            w.emit(f"state = self.{self.m.state_attr}")
         for i, (states, body) in enumerate(branches):
             last = i == len(branches) - 1 and uninitialized is None
-            test = " or ".join(self._test(s) for s in states)
+            test = " or ".join(self._test(s, subject) for s in states)
             w.emit("else:" if last else f"{'if' if i == 0 else 'elif'} {test}:")
             w.lines.extend("    " + line for line in body)
         if uninitialized is not None:
@@ -200,14 +209,29 @@ class Compiler:
             w.emit(f"self.{self.m.state_attr} = {self._value(row.dest)}")
         if row.returns is not None:
             w.emit(f"return {self.expr(row.returns, local)}")
-        elif row.raises is not None:
+        elif row.raises is not None and not self._reads_fields(row.raises, local):
             w.emit(f"raise {self.expr(row.raises, local)}")
+        elif row.raises is not None:
+            # Raising a stored exception: drop the frame's references once raised. Its
+            # traceback keeps this frame alive, and a frame that kept ``self`` would tie
+            # the object that stores the exception into a reference cycle.
+            w.emit(f"_exc = {self.expr(row.raises, local)}")
+            w.emit("try:")
+            with w.indented():
+                w.emit("raise _exc")
+            w.emit("finally:")
+            with w.indented():
+                w.emit("del _exc" + (", self" if op.kind != "function" else ""))
         elif row.reraises:
             w.emit("raise")
         elif row.delegates is not None:
             w.emit(f"return self.{row.delegates}()")
         else:
             w.emit("return None")
+
+    def _reads_fields(self, text: str, local: set[str]) -> bool:
+        names = {n.id for n in ast.walk(ast.parse(text, mode="eval")) if isinstance(n, ast.Name)}
+        return bool((names - local) & set(self.fields))
 
     def effect(self, w: _Writer, e: dict, local: set[str]) -> None:
         if "set" in e:
@@ -217,15 +241,19 @@ class Compiler:
         elif "keep" in e:
             attr = self.fields[e["keep"]]
             count = e.get("count", "_removed")
-            # The list as the operation found it: a predicate that mutates the list
-            # (an __eq__ that clears it, gh-125966) cannot corrupt the result.
+            # Filter the list as the operation found it: a predicate that mutates the
+            # list (an __eq__ that clears or grows it, gh-125966, gh-126405) can neither
+            # make the count negative nor keep the filter running.
             w.emit(f"_items = self.{attr}")
-            w.emit("_before = _items[:]")
-            w.emit(f"_kept = [item for item in _before if {self.expr(e['where'], local | {'item'})}]")
-            w.emit(f"{count} = len(_before) - len(_kept)")
-            w.emit(f"if {count}:")
+            w.emit("_found = _items[:]")
+            w.emit(f"_kept = [item for item in _found if {self.expr(e['where'], local | {'item'})}]")
+            w.emit(f"{count} = len(_found) - len(_kept)")
+            w.emit(f"if {count} > 0:")
             with w.indented():
                 w.emit("_items[:] = _kept")
+            w.emit("else:")
+            with w.indented():
+                w.emit(f"{count} = 0")
             local.add(count)
         elif "for_each" in e:
             attr = self.fields[e["for_each"]]
@@ -235,11 +263,10 @@ class Compiler:
             unpacked = bool(indices)
             inner = local | {"item"}
             if e.get("take"):
-                w.emit(f"_items = self.{attr}")
-                w.emit("if _items:")
+                w.emit(f"_taken = self.{attr}")
+                w.emit("if _taken:")
                 with w.indented():
-                    w.emit("_taken = _items[:]")
-                    w.emit("_items[:] = []")
+                    w.emit(f"self.{attr} = []")
                     w.emit(f"for {target} in _taken:")
                     with w.indented():
                         self._each(w, e, inner, unpacked)
@@ -266,10 +293,11 @@ class Compiler:
 
     def _each(self, w: _Writer, e: dict, local: set[str], unpacked: bool) -> None:
         if "skip" in e:
-            w.emit(f"if {self.expr(e['skip'], local, unpacked)}:")
+            w.emit(f"if not ({self.expr(e['skip'], local, unpacked)}):")
             with w.indented():
-                w.emit("continue")
-        w.emit(self.expr(e["do"], local, unpacked))
+                w.emit(self.expr(e["do"], local, unpacked))
+        else:
+            w.emit(self.expr(e["do"], local, unpacked))
 
     # -- construction ---------------------------------------------------------
     def constructor(self) -> str:

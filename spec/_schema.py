@@ -19,9 +19,10 @@ A machine is declared as plain data in the ``transitions`` library's format
   giving the exception), ``reraises`` (re-raise what an attempt raised) or
   ``delegates`` (answer as another operation answers now);
 * per row ``effects``, each a one-key verb: ``set`` a field, ``append`` to a
-  list field, ``keep`` the items of a list field that satisfy a predicate
-  (binding the removed count), ``for_each`` item of a list field ``do`` a call
-  (``take`` empties the list first), ``do`` a call, ``suspend`` (yield a value
+  list field, ``keep`` the items of a list field that satisfy a predicate,
+  judged on the list as the operation found it (binding the removed count), ``for_each`` item of a list field ``do`` a call
+  (``take`` first replaces a non-empty list with a new empty one, so calls
+  made meanwhile see it empty), ``do`` a call, ``suspend`` (yield a value
   from a generator) and ``park`` (await a new waiter kept in a list field until
   it completes). A row changes only the fields it names (and the state, when
   ``dest`` is not None), by omission leaving everything else alone. The state
