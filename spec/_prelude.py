@@ -7,6 +7,7 @@ CPython does in a few statements. Standard library only.
 from __future__ import annotations
 
 import sys
+import types
 from typing import Any
 
 
@@ -52,3 +53,9 @@ async def _wrap_awaitable(awaitable: Any) -> Any:
 def wrap_awaitable(awaitable: Any) -> Any:
     """Return a coroutine that awaits ``awaitable``, as ensure_future wraps one."""
     return _wrap_awaitable(awaitable)
+
+
+@types.coroutine
+def wrap_awaitable_generator(awaitable: Any) -> Any:
+    """Return a generator-based coroutine awaiting ``awaitable``, as 3.11 and earlier wrap one."""
+    return (yield from awaitable.__await__())

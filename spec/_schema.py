@@ -237,7 +237,7 @@ class Machine:
         patterns = self.clause(clause_id).rows
         return tuple(
             r for r in self.all_rows
-            if clause_id in r.clauses or any(fnmatch.fnmatchcase(r.id, p) for p in patterns)
+            if clause_id in r.clauses or any(row_matches(r.id, p) for p in patterns)
         )
 
     @property
@@ -251,6 +251,13 @@ class Machine:
         and the rows gated out for this Python are left out.
         """
         return state_part({**self.raw, "transitions": self.active})
+
+
+def row_matches(row: str, pattern: str) -> bool:
+    """Match a row ID against a pattern: ``*`` is a wildcard, brackets are literal."""
+    if "*" not in pattern:
+        return row == pattern
+    return fnmatch.fnmatchcase(row, pattern.replace("[", "[[]"))
 
 
 def state_part(raw: Mapping[str, Any]) -> dict[str, Any]:
@@ -734,7 +741,7 @@ def _check_expr(m: Machine, expr: str, scope: set[str], where: str) -> None:
 def check_every_clause_used(m: Machine) -> None:
     for c in m.clauses:
         for pattern in c.rows:
-            if not any(fnmatch.fnmatchcase(r.id, pattern) for r in m.all_rows):
+            if not any(row_matches(r.id, pattern) for r in m.all_rows):
                 raise InvalidSpec(f"{m.name}: clause {c.id!r}", "row patterns that match some row",
                                   pattern, f"Row IDs look like {m.rows[0].id!r}.")
     used = {c.id for c in m.clauses if m.formalized_by(c.id)}

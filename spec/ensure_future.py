@@ -41,6 +41,7 @@ MACHINE = {
         "future_loop": "asyncio.futures:_get_loop",
         "get_event_loop": "asyncio.events:get_event_loop",
         "wrap_awaitable": "asyncspec.spec._prelude:wrap_awaitable",
+        "wrap_awaitable_generator": "asyncspec.spec._prelude:wrap_awaitable_generator",
     },
     "operations": {
         "ensure_future": {"kind": "function", "params": _ARGS,
@@ -69,11 +70,18 @@ MACHINE = {
             "doc": "The loop's create_task() raised RuntimeError for the coroutine.",
         },
         "awaitable_refused": {
-            "let": {"wrapped": "wrap_awaitable(coro_or_future)",
-                    "target_loop": "get_event_loop() if loop is None else loop"},
-            "attempt": "target_loop.create_task(wrapped)",
-            "raises": "RuntimeError", "bind": "task",
-            "doc": "The loop's create_task() raised RuntimeError for the wrapped awaitable.",
+            "doc": "The loop's create_task() raised RuntimeError for the wrapped awaitable. The "
+                   "wrapper is a generator-based coroutine up to 3.11, a native one from 3.12.",
+            "variants": [
+                {"python": "<3.12",
+                 "let": {"wrapped": "wrap_awaitable_generator(coro_or_future)",
+                         "target_loop": "get_event_loop() if loop is None else loop"},
+                 "attempt": "target_loop.create_task(wrapped)", "raises": "RuntimeError", "bind": "task"},
+                {"python": ">=3.12",
+                 "let": {"wrapped": "wrap_awaitable(coro_or_future)",
+                         "target_loop": "get_event_loop() if loop is None else loop"},
+                 "attempt": "target_loop.create_task(wrapped)", "raises": "RuntimeError", "bind": "task"},
+            ],
         },
     },
     "transitions": [

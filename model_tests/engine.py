@@ -1,0 +1,659 @@
+"""The lockstep engine: one sequence of actions, run on every target, observed alike.
+
+A *target* is an implementation of one spec machine (a Future class, an Event
+class, an ensure_future function), reached through an adapter. The model,
+interpreted from the declarations, is a target like any other, and it is the
+oracle: every other target's observations are compared with its.
+
+Each target gets a *run*: its own instrumented event loop, its own objects
+and callbacks, named abstractly (``f0``, ``cb1``, ``t2``) so that runs can be
+compared. An *action* is plain data (an operation, the abstract object it
+applies to, argument recipes), so the same action can be applied to every
+run, rendered as Python for a reproduction script, and replayed by the
+explorer or in an audit worker process.
+
+An observation is what a user of the object could see: the return value or
+the exception (type and args), which loop methods were called and with what,
+which callbacks ran with which argument in which context, what reached the
+loop's exception handler, and the state queries answered after the step.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import gc
+import inspect
+import re
+import types
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable
+
+from ..spec import Machine
+
+#: The context variable each callback reports: which context it ran in.
+CONTEXT = contextvars.ContextVar("asyncspec_context", default=None)
+IDLE_LIMIT = 20
+
+
+# -- recipes: arguments described as data ---------------------------------------
+
+@dataclass(frozen=True)
+class Recipe:
+    """An argument, described so that every run can make its own copy of it."""
+
+    kind: str
+    value: Any = None
+    args: tuple = ()
+
+    def python(self) -> str:
+        return _RECIPE_PYTHON[self.kind](self)
+
+
+_EXCEPTIONS = {
+    "ValueError": ValueError, "KeyError": KeyError, "StopIteration": StopIteration,
+    "CancelledError": asyncio.CancelledError, "RuntimeError": RuntimeError, "TypeError": TypeError,
+}
+
+_RECIPE_PYTHON: dict[str, Callable[[Recipe], str]] = {
+    "value": lambda r: repr(r.value),
+    "exception": lambda r: f"{_exception_name(r.value)}({', '.join(map(repr, r.args))})",
+    "exception_class": lambda r: _exception_name(r.value),
+    "callback": lambda r: str(r.value),
+    "equal_callback": lambda r: f"Callback({r.value!r})",
+    "context": lambda r: f"marked_context({r.value!r})",
+    "object": lambda r: str(r.value),
+    "coroutine": lambda r: "returns_done()",
+    "generator": lambda r: "plain_generator()",
+    "awaitable": lambda r: "Awaitable()",
+    "duck_future": lambda r: "DuckFuture(loop)",
+    "future": lambda r: f"asyncio.Future(loop={'loop' if r.value == 'same' else 'other_loop'})",
+    "function": lambda r: "returns_done",
+    "loop": lambda r: {None: "None", "same": "loop", "other": "other_loop", "closed": "closed_loop"}[r.value],
+}
+
+
+def _exception_name(name: str) -> str:
+    return "asyncio.CancelledError" if name == "CancelledError" else name
+
+
+# -- actions ---------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Action:
+    """One step, applied alike to every run.
+
+    ``verb`` says how: ``new`` an object, ``call`` an operation on it (or, for a
+    function machine, the function), ``await`` it in a new task (a generator
+    operation), ``start`` a coroutine operation as a task (on the other loop
+    with ``elsewhere``), ``misuse`` an awaitable by resuming it while pending,
+    ``collect`` it, ``cancel`` a task, or run the loop ``once`` or ``idle``.
+    """
+
+    verb: str
+    op: str = ""
+    obj: str = ""
+    args: tuple[Recipe, ...] = ()
+    kwargs: tuple[tuple[str, Recipe], ...] = ()
+    result: str = ""  # the abstract name given to what the action makes
+
+    def python(self, kind: str = "") -> str:
+        return _python_of(self, kind)
+
+    def describe(self) -> str:
+        args = [a.python() for a in self.args] + [f"{k}={v.python()}" for k, v in self.kwargs]
+        call = f"{self.op}({', '.join(args)})"
+        if self.verb == "call":
+            return f"{self.obj}.{call}" if self.obj else call
+        if self.verb == "new":
+            return f"{self.result} = new {self.op}"
+        if self.verb == "await":
+            return f"{self.result} = task awaiting {self.obj}"
+        if self.verb == "start":
+            return f"{self.result} = task running {self.obj}.{call}{' on another loop' if self.op.endswith('@elsewhere') else ''}"
+        if self.verb == "misuse":
+            return f"resume {self.obj}.__await__() while pending"
+        if self.verb == "collect":
+            return f"collect {self.obj}"
+        if self.verb == "cancel":
+            return f"{self.obj}.cancel()"
+        return {"once": "run one loop iteration", "idle": "run the loop until idle"}[self.verb]
+
+
+# -- targets and adapters --------------------------------------------------------
+
+@dataclass
+class Target:
+    """An implementation of one spec machine, and how the engine reaches it.
+
+    ``make`` builds one object for a loop (None for a function machine);
+    ``function`` is the function of a function machine. ``absent`` names
+    operations the target does not offer: their clauses are not applicable.
+    ``adapter`` may map operations onto another API (``call_<op>(obj, *args)``,
+    ``start_<op>(obj, *args)`` returning an awaitable).
+    """
+
+    name: str
+    kind: str
+    make: Callable[[asyncio.AbstractEventLoop], Any] | None = None
+    make_uninitialized: Callable[[], Any] | None = None
+    function: Callable[..., Any] | None = None
+    absent: frozenset[str] = frozenset()
+    adapter: Any = None
+    loop_factory: Callable[[], asyncio.AbstractEventLoop] | None = None
+    source: str = ""  # how a script imports it: "module:attr"
+    is_model: bool = False
+    classes: tuple[type, ...] = ()
+
+    def call(self, obj: Any, op: str, args: list, kwargs: dict) -> Any:
+        custom = getattr(self.adapter, f"call_{op.strip('_')}", None)
+        if custom is not None:
+            return custom(obj, *args, **kwargs)
+        if obj is None:
+            assert self.function is not None
+            return self.function(*args, **kwargs)
+        if op == "__repr__":
+            return repr(obj)
+        return getattr(obj, op)(*args, **kwargs)
+
+    def awaitable(self, obj: Any, op: str, args: list) -> Any:
+        custom = getattr(self.adapter, f"start_{op.strip('_')}", None)
+        if custom is not None:
+            return custom(obj, *args)
+        return getattr(obj, op)(*args)
+
+
+def recording_loop_class(base: type) -> type:
+    """Subclass an event loop class so that it reports the calls a target makes to it."""
+
+    class RecordingLoop(base):  # type: ignore[misc, valid-type]
+        _asyncspec_run: "Run | None" = None
+
+        def _asyncspec_note(self, entry: tuple) -> None:
+            run = self._asyncspec_run
+            if run is not None and run.recording:
+                run.log.append(entry)
+
+        def call_soon(self, callback, *args, context=None):  # type: ignore[override]
+            self._asyncspec_note(("loop.call_soon", self._asyncspec_name(callback),
+                                  tuple(map(self._asyncspec_describe, args)), _context_mark(context)))
+            return super().call_soon(callback, *args, context=context)
+
+        def call_soon_threadsafe(self, callback, *args, context=None):  # type: ignore[override]
+            self._asyncspec_note(("loop.call_soon_threadsafe", self._asyncspec_name(callback),
+                                  tuple(map(self._asyncspec_describe, args)), _context_mark(context)))
+            return super().call_soon_threadsafe(callback, *args, context=context)
+
+        def call_exception_handler(self, context):  # type: ignore[override]
+            self._asyncspec_note(("loop.call_exception_handler", self._asyncspec_handler(context)))
+            run = self._asyncspec_run
+            if run is None or not run.silence_handler:
+                return super().call_exception_handler(context)
+            return None
+
+        def create_task(self, coro, **kwargs):  # type: ignore[override]
+            self._asyncspec_note(("loop.create_task", self._asyncspec_describe(coro)))
+            return super().create_task(coro, **kwargs)
+
+        def _asyncspec_name(self, callback: Any) -> str:
+            run = self._asyncspec_run
+            return run.describe(callback) if run else "?"
+
+        def _asyncspec_describe(self, value: Any) -> Any:
+            run = self._asyncspec_run
+            return run.describe(value) if run else "?"
+
+        def _asyncspec_handler(self, context: dict) -> tuple:
+            run = self._asyncspec_run
+            described = run.describe_text(str(context.get("message", ""))) if run else ""
+            exc = context.get("exception")
+            return (described, type(exc).__name__ if exc is not None else None,
+                    run.describe(context.get("future")) if run else None)
+
+    RecordingLoop.__name__ = f"Recording{base.__name__}"
+    return RecordingLoop
+
+
+_DEFAULT_LOOP = recording_loop_class(asyncio.SelectorEventLoop)
+
+
+def _context_mark(context: Any) -> Any:
+    if context is None:
+        return None
+    return context.get(CONTEXT, None) if isinstance(context, contextvars.Context) else "?"
+
+
+class Callback:
+    """A done-callback that records its calls. Equal callbacks share a name."""
+
+    def __init__(self, run: "Run | None", name: str) -> None:
+        self.run = run
+        self.name = name
+
+    def __call__(self, arg: Any) -> None:
+        if self.run is not None:
+            self.run.log.append(("callback", self.name, self.run.describe(arg), CONTEXT.get()))
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Callback) and other.name == self.name
+
+    def __hash__(self) -> int:
+        return hash(self.name)
+
+    def __repr__(self) -> str:
+        return self.name
+
+
+class DuckFuture:
+    """A future by the protocol only: ``_asyncio_future_blocking`` and ``get_loop()``."""
+
+    _asyncio_future_blocking = False
+
+    def __init__(self, loop: Any) -> None:
+        self._loop = loop
+
+    def get_loop(self) -> Any:
+        return self._loop
+
+    def __await__(self):
+        return (yield self)
+
+
+class Awaitable:
+    """An awaitable that is neither a coroutine nor a future."""
+
+    def __await__(self):
+        return returns_done().__await__()
+
+
+async def returns_done() -> str:
+    return "done"
+
+
+def plain_generator():
+    yield
+    return "done"
+
+
+# -- a run ---------------------------------------------------------------------
+
+@dataclass
+class Observation:
+    outcome: tuple
+    events: tuple
+    state: tuple
+    rows: tuple = ()
+
+    def as_dict(self) -> dict:
+        return {"outcome": self.outcome, "events": self.events, "state": self.state}
+
+
+class Run:
+    """One target's side of a lockstep run: its loops, its objects, its log."""
+
+    def __init__(self, target: Target, machine: Machine) -> None:
+        self.target = target
+        self.machine = machine
+        self.loop = self._new_loop()
+        self._other_loop: asyncio.AbstractEventLoop | None = None
+        self._closed_loop: asyncio.AbstractEventLoop | None = None
+        self.objects: dict[str, Any] = {}
+        self.names: dict[int, str] = {}
+        self.keep: list[Any] = []
+        self.log: list[tuple] = []
+        self.recording = True
+        self.silence_handler = True
+        self.tasks: dict[str, asyncio.Task] = {}
+        self.closed_args: dict[str, Any] = {}
+        self.before_probe: Callable[[], None] = lambda: None
+
+    def _new_loop(self) -> asyncio.AbstractEventLoop:
+        loop = (self.target.loop_factory or _DEFAULT_LOOP)()
+        try:
+            loop._asyncspec_run = self  # type: ignore[attr-defined]
+        except AttributeError:
+            pass
+        return loop
+
+    @property
+    def other_loop(self) -> asyncio.AbstractEventLoop:
+        if self._other_loop is None:
+            self._other_loop = self._new_loop()
+            self.names[id(self._other_loop)] = "other_loop"
+        return self._other_loop
+
+    @property
+    def closed_loop(self) -> asyncio.AbstractEventLoop:
+        if self._closed_loop is None:
+            self._closed_loop = asyncio.new_event_loop()
+            self._closed_loop.close()
+            self.names[id(self._closed_loop)] = "closed_loop"
+        return self._closed_loop
+
+    def close(self) -> None:
+        self.recording = False
+        for loop in (self.loop, self._other_loop):
+            if loop is None or loop.is_closed():
+                continue
+            try:
+                for task in asyncio.all_tasks(loop):
+                    task.cancel()
+                self._drain(loop, rounds=3)
+            except BaseException:
+                pass
+            loop.close()
+        self.objects.clear()
+        self.keep.clear()
+
+    # -- naming --------------------------------------------------------------
+    def name(self, obj: Any, name: str) -> None:
+        self.objects[name] = obj
+        self.names[id(obj)] = name
+        self.keep.append(obj)
+
+    def describe(self, value: Any) -> Any:
+        """Describe a value in terms every run shares."""
+        if value is None or isinstance(value, (bool, int, float, str)):
+            return value
+        if isinstance(value, Callback):
+            return value.name
+        named = self.names.get(id(value))
+        if named is not None:
+            return named
+        if value is self.loop:
+            return "loop"
+        if isinstance(value, BaseException):
+            return (type(value).__name__, tuple(self.describe(a) for a in value.args))
+        if isinstance(value, (tuple, list)):
+            return tuple(self.describe(v) for v in value)
+        if isinstance(value, asyncio.Task):
+            return "<Task>"
+        if inspect.ismethod(value) and self.names.get(id(value.__self__)):
+            return f"{self.names[id(value.__self__)]}.{value.__name__}"
+        if callable(value):
+            return "<internal>"
+        return f"<{type(value).__name__}>"
+
+    def describe_text(self, text: str) -> str:
+        """Normalise what legitimately differs between implementations: class names and addresses.
+
+        Only where the spec itself prints the class: an object repr, a future repr,
+        and the never-retrieved message, which all name ``type(self)``.
+        """
+        for cls in self.target.classes:
+            text = text.replace(f"<{cls.__module__}.{cls.__qualname__} object at", "<{cls} object at")
+            text = text.replace(f"<{cls.__name__} ", "<{cls} ")
+            text = text.replace(f"{cls.__name__} exception was never retrieved",
+                                "{cls} exception was never retrieved")
+        return re.sub(r"0x[0-9a-f]+", "0x…", text)
+
+    # -- recipes -----------------------------------------------------------------
+    def make(self, recipe: Recipe) -> Any:
+        kind = recipe.kind
+        if kind == "value":
+            return recipe.value
+        if kind == "exception":
+            return _EXCEPTIONS[recipe.value](*recipe.args)
+        if kind == "exception_class":
+            return _EXCEPTIONS[recipe.value]
+        if kind == "callback":
+            found = self.objects.get(recipe.value)
+            if found is None:
+                found = Callback(self, recipe.value)
+                self.name(found, recipe.value)
+            return found
+        if kind == "equal_callback":
+            return Callback(self, recipe.value)
+        if kind == "context":
+            context = contextvars.copy_context()
+            context.run(CONTEXT.set, recipe.value)
+            return context
+        if kind == "object":
+            return self.objects[recipe.value]
+        if kind == "coroutine":
+            made = returns_done()
+            self.closed_args["argument"] = made
+            return made
+        if kind == "generator":
+            made = plain_generator()
+            self.closed_args["argument"] = made
+            return made
+        if kind == "awaitable":
+            return Awaitable()
+        if kind == "duck_future":
+            made = DuckFuture(self.loop)
+            self.name(made, "duck_future")
+            return made
+        if kind == "future":
+            made = asyncio.Future(loop=self.loop if recipe.value == "same" else self.other_loop)
+            self.name(made, f"future_{recipe.value}")
+            return made
+        if kind == "function":
+            return returns_done
+        if kind == "loop":
+            return {None: None, "same": self.loop, "other": self.other_loop,
+                    "closed": self.closed_loop}[recipe.value]
+        raise AssertionError(f"unknown recipe {recipe!r}")
+
+    # -- stepping ------------------------------------------------------------------
+    def perform(self, action: Action, step: int) -> Observation:
+        self.log = []
+        self.closed_args = {}
+        token = CONTEXT.set(f"step{step}")
+        try:
+            value = self._apply(action)
+            outcome = ("returns", self.describe_text(value) if isinstance(value, str) else self.describe(value))
+        except BaseException as e:  # a target may raise anything, even BaseException
+            outcome = ("raises", type(e).__name__, self.describe_args(e))
+        finally:
+            CONTEXT.reset(token)
+        for name, made in self.closed_args.items():
+            self.log.append(("argument closed", _closed(made)))
+        self.before_probe()
+        return Observation(outcome, tuple(self.log), self.probe())
+
+    def describe_args(self, e: BaseException) -> tuple:
+        return tuple(self.describe_text(a) if isinstance(a, str) else self.describe(a) for a in e.args)
+
+    def _apply(self, action: Action) -> Any:
+        verb = action.verb
+        t = self.target
+        if verb == "new":
+            if action.op == "uninitialized":
+                assert t.make_uninitialized is not None
+                obj = t.make_uninitialized()
+            else:
+                assert t.make is not None
+                obj = t.make(self.loop)
+            self.name(obj, action.result)
+            return None
+        obj = self.objects.get(action.obj) if action.obj else None
+        args = [self.make(a) for a in action.args]
+        kwargs = {k: self.make(v) for k, v in action.kwargs}
+        if verb == "call":
+            value = t.call(obj, action.op, args, kwargs)
+            if isinstance(value, asyncio.Future) and action.result and self.names.get(id(value)) is None:
+                self._track(value, action.result)
+            return value
+        if verb == "await":
+            async def awaiting():
+                return await obj
+            return self._track(self.loop.create_task(awaiting()), action.result)
+        if verb == "start":
+            op, _, where = action.op.partition("@")
+            loop = self.other_loop if where == "elsewhere" else self.loop
+
+            async def starting():
+                return await t.awaitable(obj, op, args)
+            task = self._track(loop.create_task(starting()), action.result)
+            if where == "elsewhere":
+                self._drain(loop, rounds=2)
+            return task
+        if verb == "misuse":
+            iterator = obj.__await__()
+            first = next(iterator)
+            if first is not obj:
+                raise AssertionError(f"the first yield was {self.describe(first)!r}, not the awaitable")
+            return next(iterator)
+        if verb == "collect":
+            del obj
+            self.objects.pop(action.obj, None)
+            self.keep = [o for o in self.keep if self.names.get(id(o)) != action.obj]
+            gc.collect()
+            return None
+        if verb == "cancel":
+            return obj.cancel()
+        if verb == "once":
+            self._drain(self.loop, rounds=1)
+            return None
+        if verb == "idle":
+            self._drain(self.loop, rounds=IDLE_LIMIT)
+            return None
+        raise AssertionError(f"unknown verb {verb!r}")
+
+    def _track(self, task: Any, name: str) -> Any:
+        self.name(task, name)
+        self.tasks[name] = task
+        task.add_done_callback(Callback(self, f"{name} done"))
+        return task
+
+    def _drain(self, loop: asyncio.AbstractEventLoop, rounds: int) -> None:
+        """Run ``rounds`` loop iterations, stopping early once the loop is idle."""
+        for _ in range(rounds):
+            before = len(self.log)
+            recording, self.recording = self.recording, False
+            loop.call_soon(loop.stop)  # the harness's own handle, not the target's
+            self.recording = recording
+            loop.run_forever()
+            if rounds > 1 and len(self.log) == before and not _has_ready(loop):
+                break
+
+    # -- probing -------------------------------------------------------------------
+    def probe(self) -> tuple:
+        """The state queries every object answers after a step, and every task's outcome."""
+        self.recording = False
+        try:
+            out = []
+            for name, obj in self.objects.items():
+                if isinstance(obj, Callback):
+                    continue
+                if name in self.tasks:
+                    out.append((name, _task_outcome(self, obj)))
+                    continue
+                out.append((name, tuple(self._query(obj, q) for q in self._queries())))
+            return tuple(out)
+        finally:
+            self.recording = True
+
+    def _queries(self) -> tuple[str, ...]:
+        return tuple(op.name for op in self.machine.operations
+                     if op.kind == "query" and not op.params and op.name in PROBES
+                     and op.name not in self.target.absent)
+
+    def _query(self, obj: Any, op: str) -> Any:
+        try:
+            return self.describe(self.target.call(obj, op, [], {}))
+        except BaseException as e:
+            return ("raises", type(e).__name__)
+
+
+#: State queries asked after every step, when the machine declares them.
+PROBES = ("done", "cancelled", "is_set")
+
+
+def _task_outcome(run: Run, task: Any) -> tuple:
+    if not task.done():
+        return ("pending",)
+    if task.cancelled():
+        return ("cancelled",)
+    exc = task.exception()
+    if exc is not None:
+        return ("raised", type(exc).__name__, run.describe_args(exc))
+    return ("returned", run.describe(task.result()))
+
+
+def _has_ready(loop: Any) -> bool:
+    ready = getattr(loop, "_ready", None)
+    return bool(ready) if ready is not None else False
+
+
+def _closed(made: Any) -> bool:
+    frame = getattr(made, "cr_frame", getattr(made, "gi_frame", None))
+    running = getattr(made, "cr_running", getattr(made, "gi_running", False))
+    return frame is None and not running
+
+
+# -- python rendering ----------------------------------------------------------
+
+def _python_of(action: Action, kind: str) -> str:
+    args = [a.python() for a in action.args] + [f"{k}={v.python()}" for k, v in action.kwargs]
+    call = f"{action.op}({', '.join(args)})"
+    verb = action.verb
+    if verb == "new":
+        if action.op == "uninitialized":
+            return f"{action.result} = Uninitialized()"
+        return f"{action.result} = Target({'loop=loop' if kind == 'future' else ''})"
+    if verb == "call":
+        if not action.obj:
+            return f"show(lambda: Target({', '.join(args)}))"
+        if action.op == "__repr__":
+            return f"show(lambda: repr({action.obj}))"
+        return f"show(lambda: {action.obj}.{call})"
+    if verb == "await":
+        return f"{action.result} = loop.create_task(awaiting({action.obj}))"
+    if verb == "start":
+        op, _, where = action.op.partition("@")
+        inner = f"{action.obj}.{op}({', '.join(args)})"
+        if where == "elsewhere":
+            return f"{action.result} = other_loop.create_task(awaiting({inner})); run_once(other_loop)"
+        return f"{action.result} = loop.create_task(awaiting({inner}))"
+    if verb == "misuse":
+        return f"show(lambda: resume_while_pending({action.obj}))"
+    if verb == "collect":
+        return f"del {action.obj}; gc.collect()"
+    if verb == "cancel":
+        return f"show(lambda: {action.obj}.cancel())"
+    if verb == "once":
+        return "run_once(loop)"
+    return "run_until_idle(loop)"
+
+
+def model_target(kind: str, model: Any, spec_machine: Machine) -> Target:
+    """The model, interpreted from the declarations, as a target."""
+    if kind == "ensure_future":
+        return Target("model", kind, function=model, is_model=True, classes=(model.asyncspec_class,))
+
+    def uninitialized() -> Any:
+        return model.__new__(model)
+    return Target("model", kind, make=_maker(kind, model), make_uninitialized=uninitialized,
+                  is_model=True, classes=(model,))
+
+
+def _maker(kind: str, cls: type) -> Callable[[Any], Any]:
+    if kind == "future":
+        return lambda loop: cls(loop=loop)
+
+    def make(loop: Any) -> Any:
+        return cls()
+    return make
+
+
+def uninitialized_maker(cls: type) -> Callable[[], Any]:
+    """A subclass of ``cls`` whose __init__ does nothing, instantiated."""
+    sub = type("Uninitialized", (cls,), {"__init__": lambda self, *a, **k: None,
+                                         "__module__": __name__})
+    return sub
+
+
+def class_target(name: str, kind: str, cls: type, source: str = "", **extra: Any) -> Target:
+    sub = uninitialized_maker(cls) if kind == "future" else None
+    return Target(name, kind, make=_maker(kind, cls), make_uninitialized=sub, source=source,
+                  classes=(cls,) + ((sub,) if sub else ()), **extra)
+
+
+def function_target(name: str, function: Callable[..., Any], source: str = "", **extra: Any) -> Target:
+    return Target(name, "ensure_future", function=function, source=source, **extra)
+
+
+def iter_rows(machine: Machine) -> Iterable[str]:
+    return (r.id for r in machine.all_rows)

@@ -1,0 +1,333 @@
+"""Lockstep worlds, known differences, and counterexamples people can use."""
+
+from __future__ import annotations
+
+import fnmatch
+import textwrap
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Sequence
+
+from ..spec import Machine, Spec
+from ..spec._schema import row_matches
+from .engine import Action, Observation, Run, Target
+
+
+# -- known differences, declared as data -----------------------------------------
+
+@dataclass(frozen=True)
+class KnownDifference:
+    """A documented way a target departs from the spec, normalised explicitly.
+
+    ``accept`` is ``message`` (same exception type, another message),
+    ``exception`` (the exception type named in ``raises`` instead of the
+    declared one) or ``skip`` (the step is not applied to that target, because
+    what it would do next is not comparable). It applies where one of ``rows``
+    fires in the model.
+    """
+
+    id: str
+    targets: tuple[str, ...]
+    rows: tuple[str, ...]
+    accept: str
+    evidence: str
+    raises: str = ""
+
+    def applies(self, target: str, rows: Iterable[str]) -> bool:
+        return (any(fnmatch.fnmatchcase(target, t) for t in self.targets)
+                and any(row_matches(r, pattern) for r in rows for pattern in self.rows))
+
+
+PY_FUTURE = "asyncio.futures._PyFuture"
+
+KNOWN_DIFFERENCES: tuple[KnownDifference, ...] = (
+    KnownDifference(
+        "D-MSG-result", (PY_FUTURE,), ("PENDING.result",), "message",
+        "The pure-Python future says 'Result is not ready.', the C future 'Result is not set.' "
+        "(reference notes D-MSG; Lib/asyncio/futures.py)."),
+    KnownDifference(
+        "D-MSG-invalid-state", (PY_FUTURE,),
+        ("FINISHED.set_result", "CANCELLED.set_result", "FINISHED.set_exception", "CANCELLED.set_exception"),
+        "message",
+        "The pure-Python future's InvalidStateError says '<STATE>: <repr>', the C future's "
+        "'invalid state' (reference notes D-MSG)."),
+    KnownDifference(
+        "D-MSG-set-exception-type", (PY_FUTURE,), ("PENDING.set_exception[not_an_exception]",), "skip",
+        "set_exception(<not an exception>) raises AttributeError in the pure-Python future (3.10+) "
+        "after storing the object, which corrupts later answers; the C future raises TypeError "
+        "('invalid exception object') and keeps nothing (reference notes D-MSG)."),
+    KnownDifference(
+        "D-UNINIT", (PY_FUTURE,), ("<uninitialized>.*",), "skip",
+        "A pure-Python future whose __init__ was skipped raises AttributeError or works on class "
+        "defaults; the C future raises RuntimeError('Future object is not initialized.') "
+        "(reference notes D-UNINIT)."),
+)
+
+
+# -- comparison ------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Difference:
+    target: str
+    aspect: str
+    expected: Any
+    observed: Any
+
+
+def compare(model: Observation, other: Observation, target: str, rows: Sequence[str],
+            known: Sequence[KnownDifference]) -> tuple[list[Difference], list[str]]:
+    """Compare a target's observation with the model's; return differences and known ones used."""
+    used = []
+    diffs = []
+    if model.outcome != other.outcome:
+        accepted = False
+        for k in known:
+            if not k.applies(target, rows):
+                continue
+            if k.accept == "message" and model.outcome[0] == other.outcome[0] == "raises" \
+                    and model.outcome[1] == other.outcome[1]:
+                accepted = True
+            elif k.accept == "exception" and other.outcome[:2] == ("raises", k.raises):
+                accepted = True
+            if accepted:
+                used.append(k.id)
+                break
+        if not accepted:
+            diffs.append(Difference(target, "outcome", model.outcome, other.outcome))
+    if model.events != other.events:
+        diffs.append(Difference(target, "events", model.events, other.events))
+    if model.state != other.state:
+        diffs.append(Difference(target, "state", model.state, other.state))
+    return diffs, used
+
+
+# -- the world -------------------------------------------------------------------
+
+@dataclass
+class Step:
+    action: Action
+    rows: tuple[str, ...]
+    states: tuple[tuple[str, str], ...]
+    observations: dict[str, Observation]
+
+
+class World:
+    """Every target, driven in lockstep; the first target is the model, the oracle."""
+
+    def __init__(self, machine: Machine, targets: Sequence[Target],
+                 known: Sequence[KnownDifference] = KNOWN_DIFFERENCES,
+                 fired_sinks: Sequence[list] = ()) -> None:
+        if not targets or not targets[0].is_model:
+            raise ValueError("the first target must be the model")
+        self.machine = machine
+        self.runs = [Run(t, machine) for t in targets]
+        self.known = tuple(known)
+        self.steps: list[Step] = []
+        self.fired_sinks = tuple(fired_sinks)
+        self.coverage: Counter[str] = Counter()
+        self.known_used: Counter[str] = Counter()
+        self.skipped: dict[str, set[str]] = {t.name: set() for t in targets}
+
+    @property
+    def model(self) -> Run:
+        return self.runs[0]
+
+    def close(self) -> None:
+        for run in self.runs:
+            run.close()
+
+    def _fired_since(self, marks: list[int]) -> tuple[str, ...]:
+        return tuple(r for sink, mark in zip(self.fired_sinks, marks) for r in sink[mark:])
+
+    def step(self, action: Action) -> list[Difference]:
+        marks = [len(s) for s in self.fired_sinks]
+        probe_marks: list[int] = []
+        self.model.before_probe = lambda: probe_marks.extend(len(s) for s in self.fired_sinks)
+        n = len(self.steps)
+        model_obs = self.model.perform(action, n)
+        rows = self._fired_since(marks)
+        acted = tuple(r for sink, start, end in zip(self.fired_sinks, marks, probe_marks)
+                      for r in sink[start:end])
+        self.coverage.update(rows)
+        rows = acted
+        observations = {self.model.target.name: model_obs}
+        diffs: list[Difference] = []
+        for run in self.runs[1:]:
+            name = run.target.name
+            if self._skips(run, action, rows):
+                continue
+            obs = run.perform(action, n)
+            observations[name] = obs
+            found, used = compare(model_obs, obs, name, rows, self.known)
+            self.known_used.update(used)
+            diffs.extend(found)
+        self.steps.append(Step(action, rows, self.model_states(), observations))
+        return diffs
+
+    def _skips(self, run: Run, action: Action, rows: Sequence[str]) -> bool:
+        name = run.target.name
+        skipped = self.skipped[name]
+        if action.obj in skipped or any(a.kind == "object" and a.value in skipped for a in action.args):
+            return True
+        for k in self.known:
+            if k.accept == "skip" and k.applies(name, rows):
+                self.known_used[k.id] += 1
+                if action.result:
+                    skipped.add(action.result)
+                return True
+        return False
+
+    def model_states(self) -> tuple[tuple[str, str], ...]:
+        m = self.machine
+        out = []
+        for name, obj in self.model.objects.items():
+            value = getattr(obj, m.state_attr, None) if hasattr(type(obj), "asyncspec_machine") else None
+            state = next((s.name for s in m.states if s.value is value or
+                          (type(s.value) is type(value) and s.value == value)), None)
+            if hasattr(type(obj), "asyncspec_machine") and type(obj).asyncspec_machine is m:
+                out.append((name, state or "<uninitialized>"))
+        return tuple(out)
+
+
+# -- counterexamples ---------------------------------------------------------------
+
+@dataclass
+class Counterexample:
+    """A difference, with a reproduction, the path through the diagram, and the clauses it breaks."""
+
+    machine: Machine
+    target: Target
+    steps: list[Step]
+    differences: list[Difference]
+    spec: Spec | None = None
+
+    @property
+    def rows(self) -> tuple[str, ...]:
+        return self.steps[-1].rows
+
+    def clauses(self) -> list[tuple[str, str]]:
+        m = self.machine
+        ids: list[str] = []
+        for row_id in self.rows:
+            for r in m.all_rows:
+                if r.id == row_id:
+                    ids.extend(c for c in r.clauses if c not in ids)
+            for c in m.clauses:
+                if c.id not in ids and any(row_matches(row_id, p) for p in c.rows):
+                    ids.append(c.id)
+        quoted = []
+        for cid in ids:
+            try:
+                c = m.clause(cid)
+            except KeyError:
+                continue
+            quoted.append((cid, c.quote))
+        return quoted
+
+    def path(self) -> list[str]:
+        lines = []
+        for i, step in enumerate(self.steps):
+            shown = ", ".join(step.rows) if step.rows else "(no row: the harness acted)"
+            lines.append(f"{i + 1}. {step.action.describe()}  ->  {shown}")
+        return lines
+
+    def script(self) -> str:
+        return render_script(self.machine, self.target, [s.action for s in self.steps],
+                             self.differences[0])
+
+    def text(self) -> str:
+        d = self.differences[0]
+        out = [f"{self.target.name} deviates from the spec ({self.machine.title}) "
+               f"after {len(self.steps)} step(s):", ""]
+        out += ["Path through the state diagram:"] + [f"  {line}" for line in self.path()]
+        out += ["", f"Difference in {d.aspect}:",
+                f"  expected (spec): {_show(d.expected)}",
+                f"  observed:        {_show(d.observed)}"]
+        for extra in self.differences[1:]:
+            out += [f"  and in {extra.aspect}: expected {_show(extra.expected)}, observed {_show(extra.observed)}"]
+        out += ["", "Clauses broken:"]
+        for cid, quote in self.clauses():
+            out.append(textwrap.fill(f"{cid}: \u201c{quote}\u201d", 100, initial_indent="  ",
+                                     subsequent_indent="    "))
+        out += ["", "Reproduce on a plain asyncio loop:", "", textwrap.indent(self.script(), "    ")]
+        return "\n".join(out)
+
+
+def _show(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) < 400 else text[:397] + "..."
+
+
+_SCRIPT_HEADER = '''\
+import asyncio, contextvars, gc
+{imports}
+loop = asyncio.new_event_loop()
+other_loop = asyncio.new_event_loop()
+closed_loop = asyncio.new_event_loop(); closed_loop.close()
+CONTEXT = contextvars.ContextVar("context", default=None)
+
+class Callback:
+    def __init__(self, name): self.name = name
+    def __call__(self, arg): print(f"  callback {{self.name}} called with {{arg!r}} in context {{CONTEXT.get()!r}}")
+    def __eq__(self, other): return isinstance(other, Callback) and other.name == self.name
+    __hash__ = object.__hash__
+    def __repr__(self): return self.name
+
+def marked_context(mark):
+    context = contextvars.copy_context(); context.run(CONTEXT.set, mark); return context
+
+def show(thunk):
+    try:
+        print("  ->", repr(thunk()))
+    except BaseException as e:
+        print("  -> raised", type(e).__name__, e.args)
+
+def run_once(loop):
+    loop.call_soon(loop.stop); loop.run_forever()
+
+def run_until_idle(loop):
+    for _ in range(20): run_once(loop)
+
+async def awaiting(awaitable):
+    return await awaitable
+
+def resume_while_pending(awaitable):
+    it = awaitable.__await__(); next(it); return next(it)
+
+async def returns_done():
+    return "done"
+
+def plain_generator():
+    yield
+    return "done"
+
+class Awaitable:
+    def __await__(self):
+        return returns_done().__await__()
+
+class DuckFuture:
+    _asyncio_future_blocking = False
+    def __init__(self, loop): self._loop = loop
+    def get_loop(self): return self._loop
+    def __await__(self): return (yield self)
+'''
+
+
+def render_script(machine: Machine, target: Target, actions: Sequence[Action],
+                  difference: Difference | None = None) -> str:
+    module, _, attr = target.source.partition(":")
+    imports = f"from {module} import {attr} as Target" if module else "Target = ...  # the target"
+    lines = [_SCRIPT_HEADER.format(imports=imports).rstrip(), ""]
+    if machine.name == "future":
+        lines.append("class Uninitialized(Target):\n    def __init__(self): pass\n")
+    names = sorted({a.value for act in actions for a in act.args if a.kind == "callback"})
+    for name in names:
+        lines.append(f"{name} = Callback({name!r})")
+    for i, action in enumerate(actions):
+        lines.append(f"print({f'step {i + 1}: {action.describe()}'!r})")
+        lines.append(action.python(machine.name))
+    if difference is not None:
+        lines += ["", f"# The last step differs in {difference.aspect} (in the engine's terms):",
+                  f"#   expected (spec): {_show(difference.expected)}",
+                  f"#   observed:        {_show(difference.observed)}"]
+    return "\n".join(lines) + "\n"
