@@ -1,8 +1,8 @@
 """The actions a machine's declaration offers, over small value domains.
 
 Every declared operation becomes actions by its kind: a query or command is
-called, a generator operation is awaited in a task (and resumed wrongly, to
-reach its misuse row), a coroutine operation is started as a task (also on
+called, a generator operation is awaited in a task (and driven by hand, to
+reach what a misused await does), a coroutine operation is started as a task (also on
 another loop), a finalizer is reached by collecting the object, and a
 function is called. Loop progress, task cancellation and object creation are
 the harness's own actions. Parameter values come from DOMAINS, by parameter
@@ -103,13 +103,13 @@ class Alphabet:
 def operation_actions(machine: Machine, op: Operation, obj: str, task_name: str,
                       domains: dict | None = None) -> list[Action]:
     """The actions through which the engine reaches ``op`` on ``obj``."""
-    if op.name.startswith("_") and op.kind == "query" and not op.name.startswith("__") \
-            and any(r.delegates == op.name for r in machine.rows):
-        return []  # an internal continuation, reached through the operation that delegates to it
+    if op.kind == "continuation":
+        return []  # reached by resuming the operation that suspended
     if op.kind in ("query", "command"):
         return [Action("call", op.name, obj, a, k) for a, k in argument_sets(op, domains)]
     if op.kind == "generator":
-        return [Action("await", op.name, obj, result=task_name), Action("misuse", op.name, obj)]
+        return [Action("await", op.name, obj, result=task_name),
+                Action("iterate", op.name, obj, result="i" + task_name[1:])]
     if op.kind == "coroutine":
         return [Action("start", op.name, obj, a, k, result=task_name) for a, k in argument_sets(op, domains)] + \
                [Action("start", f"{op.name}@elsewhere", obj, a, k, result=task_name)
@@ -141,3 +141,7 @@ def all_operations(machine: Machine) -> Sequence[Operation]:
 
 def task_actions(tasks: Iterable[str]) -> list[Action]:
     return [Action("cancel", "cancel", t) for t in tasks]
+
+
+def resume_actions(iterators: Iterable[str]) -> list[Action]:
+    return [Action("resume", "", i) for i in iterators]

@@ -85,9 +85,10 @@ class Action:
 
     ``verb`` says how: ``new`` an object, ``call`` an operation on it (or, for a
     function machine, the function), ``await`` it in a new task (a generator
-    operation), ``start`` a coroutine operation as a task (on the other loop
-    with ``elsewhere``), ``misuse`` an awaitable by resuming it while pending,
-    ``collect`` it, ``cancel`` a task, or run the loop ``once`` or ``idle``.
+    operation), drive a generator operation by hand (``iterate`` takes its
+    first step, ``resume`` the next), ``start`` a coroutine operation as a task
+    (on the other loop with ``elsewhere``), ``collect`` it, ``cancel`` a task,
+    or run the loop ``once`` or ``idle``.
     """
 
     verb: str
@@ -111,8 +112,10 @@ class Action:
             return f"{self.result} = task awaiting {self.obj}"
         if self.verb == "start":
             return f"{self.result} = task running {self.obj}.{call}{' on another loop' if self.op.endswith('@elsewhere') else ''}"
-        if self.verb == "misuse":
-            return f"resume {self.obj}.__await__() while pending"
+        if self.verb == "iterate":
+            return f"{self.result} = {self.obj}.{self.op}(); next({self.result})"
+        if self.verb == "resume":
+            return f"next({self.obj})"
         if self.verb == "collect":
             return f"collect {self.obj}"
         if self.verb == "cancel":
@@ -489,12 +492,15 @@ class Run:
             if where == "elsewhere":
                 self._drain(loop, rounds=2)
             return task
-        if verb == "misuse":
-            iterator = obj.__await__()
-            first = next(iterator)
-            if first is not obj:
-                raise AssertionError(f"the first yield was {self.describe(first)!r}, not the awaitable")
+        if verb == "iterate":
+            iterator = getattr(obj, action.op)()
+            self.name(iterator, action.result)
             return next(iterator)
+        if verb == "resume":
+            try:
+                return next(obj)
+            except StopIteration as stop:
+                return ("stopped", self.describe(stop.value))
         if verb == "collect":
             del obj
             self.objects.pop(action.obj, None)
@@ -535,7 +541,7 @@ class Run:
         try:
             out = []
             for name, obj in self.objects.items():
-                if isinstance(obj, Callback):
+                if isinstance(obj, Callback) or name.startswith("i"):
                     continue
                 if name in self.tasks:
                     out.append((name, _task_outcome(self, obj)))
@@ -607,8 +613,10 @@ def _python_of(action: Action, kind: str) -> str:
         if where == "elsewhere":
             return f"{action.result} = other_loop.create_task(awaiting({inner})); run_once(other_loop)"
         return f"{action.result} = loop.create_task(awaiting({inner}))"
-    if verb == "misuse":
-        return f"show(lambda: resume_while_pending({action.obj}))"
+    if verb == "iterate":
+        return f"{action.result} = {action.obj}.{action.op}(); show(lambda: next({action.result}))"
+    if verb == "resume":
+        return f"show(lambda: next({action.obj}))"
     if verb == "collect":
         return f"del {action.obj}; gc.collect()"
     if verb == "cancel":

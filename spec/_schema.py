@@ -7,8 +7,9 @@ A machine is declared as plain data in the ``transitions`` library's format
 * ``operations``: every public operation with its signature and kind.
   ``kind`` is one of ``query`` (never changes state), ``command``,
   ``generator`` (its body may ``suspend``), ``coroutine`` (its body may
-  ``park``), ``finalizer`` and ``function`` (a machine over the arguments of a
-  module-level function, such as ``ensure_future``).
+  ``park``), ``continuation`` (what a suspended operation does when resumed;
+  reached only through it), ``finalizer`` and ``function`` (a machine over the
+  arguments of a module-level function, such as ``ensure_future``).
 * ``fields``: the data a transition may change, with the attribute that holds
   it, its class default and how the constructor initialises it.
 * ``guards``: named predicates, Python expressions over the names in scope.
@@ -62,7 +63,7 @@ ROW_KEYS = STATE_PART_KEYS + (
 )
 OUTPUT_KEYS = ("returns", "raises", "reraises", "delegates")
 EFFECT_VERBS = ("set", "append", "keep", "for_each", "do", "suspend", "park")
-OPERATION_KINDS = ("query", "command", "generator", "coroutine", "finalizer", "function")
+OPERATION_KINDS = ("query", "command", "generator", "coroutine", "finalizer", "function", "continuation")
 CLAUSE_SOURCES = ("seed", "cpython-docs", "cpython-source", "cpython-behaviour")
 OTHERWISE = "otherwise"
 
@@ -608,13 +609,14 @@ def check_each_pair_defined_once(m: Machine) -> None:
                 if key in seen:
                     raise InvalidSpec(where, "distinct guards on each row", r.id)
                 seen.add(key)
-            if op.kind == "query" and any(r.dest is not None for r in rows):
+            if op.kind in ("query", "continuation") and any(r.dest is not None for r in rows):
                 raise InvalidSpec(where, "a query operation to change no state", [r.dest for r in rows])
     for op_name, row in m.uninitialized.items():
         if op_name not in {o.name for o in m.operations}:
             raise InvalidSpec(f"{m.name}: uninitialized", "declared operations", op_name)
     if m.uninitialized:
-        missing = [o.name for o in m.operations if o.name not in m.uninitialized]
+        # A continuation runs only after its operation suspended, which an uninitialized object never does.
+        missing = [o.name for o in m.operations if o.name not in m.uninitialized and o.kind != "continuation"]
         if missing:
             raise InvalidSpec(f"{m.name}: uninitialized", "an answer for every operation", f"missing {missing}")
 
@@ -624,7 +626,7 @@ def check_outputs(m: Machine) -> None:
         where = f"{m.name}: row {r.id!r}"
         op = m.operation(r.trigger)
         has_output = r.returns is not None or r.raises is not None or r.reraises or r.delegates
-        if not has_output and op.kind in ("query", "function"):
+        if not has_output and op.kind in ("query", "function", "continuation"):
             raise InvalidSpec(where, f"an output ('returns', 'raises', ...) for a {op.kind}", "none")
         attempts = [g for g in r.conditions if m.guards[g].is_attempt]
         if r.reraises and not attempts:

@@ -23,6 +23,8 @@ _FINISH_WITH_EXCEPTION = [
     _SCHEDULE_CALLBACKS,
     {"set": "log_traceback", "to": "True"},
 ]
+# The C future copies the current context itself; the pure-Python one passes None along.
+_SCHEDULE_NOW = "loop.$callback_scheduler(fn, self, context=copy_context() if context is None else context)"
 _RAISE_CANCELLED = "CancelledError() if cancel_message is None else CancelledError(cancel_message)"
 _STOP_ITERATION_MESSAGE = "'StopIteration interacts badly with generators and cannot be raised into a Future'"
 
@@ -94,7 +96,7 @@ MACHINE = {
         "get_loop": {"kind": "query", "doc": "Return the event loop the future is bound to."},
         "__await__": {"kind": "generator", "aliases": ["__iter__"],
                       "doc": "Suspend the awaiting Task until the future is done, then answer as result()."},
-        "_await_resume": {"kind": "query",
+        "_await_resume": {"kind": "continuation",
                           "doc": "Answer a Task that resumed an __await__ (internal continuation)."},
         "__del__": {"kind": "finalizer", "doc": "Report an exception that was never retrieved."},
         "__repr__": {"kind": "query", "doc": "Return the standard library's representation."},
@@ -114,6 +116,9 @@ MACHINE = {
             ],
         },
         "unretrieved": {"expr": "log_traceback", "doc": "The exception was never retrieved."},
+        "already_awaited": {"expr": "asyncio_future_blocking",
+                            "doc": "The blocking flag is still set: an earlier await of this pending "
+                                   "future was resumed without it completing."},
     },
     "transitions": [
         # -- queries --------------------------------------------------------
@@ -173,11 +178,11 @@ MACHINE = {
                       "item": "(fn, copy_context() if context is None else context)"}],
          "returns": "None", "clauses": ["F-ADD-CALLBACK", "F-CALLBACK-CONTEXT", "F-NOT-CF-WAIT"]},
         {"trigger": "add_done_callback", "source": "FINISHED", "dest": None,
-         "effects": [{"do": "loop.$callback_scheduler(fn, self, context=context)"}],
-         "returns": "None", "clauses": ["F-ADD-CALLBACK-DONE", "F-CALLBACK-CONTEXT"]},
+         "effects": [{"do": _SCHEDULE_NOW}],
+         "returns": "None", "clauses": ["F-ADD-CALLBACK-DONE", "F-CALLBACK-CONTEXT", "F-CALLBACK-CONTEXT-COPIED"]},
         {"trigger": "add_done_callback", "source": "CANCELLED", "dest": None,
-         "effects": [{"do": "loop.$callback_scheduler(fn, self, context=context)"}],
-         "returns": "None", "clauses": ["F-ADD-CALLBACK-DONE", "F-CALLBACK-CONTEXT"]},
+         "effects": [{"do": _SCHEDULE_NOW}],
+         "returns": "None", "clauses": ["F-ADD-CALLBACK-DONE", "F-CALLBACK-CONTEXT", "F-CALLBACK-CONTEXT-COPIED"]},
         {"trigger": "remove_done_callback", "source": "PENDING", "dest": None,
          "effects": [{"keep": "callbacks", "where": "item[0] != fn", "count": "removed"}],
          "returns": "removed", "clauses": ["F-REMOVE-CALLBACK"]},
@@ -230,6 +235,8 @@ MACHINE = {
          "effects": [{"set": "log_traceback", "to": "False"}], "returns": "False",
          "clauses": ["F-CANCEL-DONE", "F-CANCEL-CLEARS-LOG"]},
         # -- awaiting -------------------------------------------------------
+        {"trigger": "__await__", "source": "PENDING", "dest": None, "conditions": ["already_awaited"],
+         "raises": "RuntimeError(\"await wasn't used with future\")", "clauses": ["F-AWAIT-FLAG-SET"]},
         {"trigger": "__await__", "source": "PENDING", "dest": None,
          "effects": [{"set": "asyncio_future_blocking", "to": "True"}, {"suspend": "self"}],
          "delegates": "_await_resume", "clauses": ["F-AWAIT"]},
@@ -272,8 +279,6 @@ MACHINE = {
                                  "clauses": ["F-UNINITIALIZED"]},
         "get_loop": {"raises": "RuntimeError('Future object is not initialized.')", "clauses": ["F-UNINITIALIZED"]},
         "__await__": {"raises": "RuntimeError('Future object is not initialized.')", "clauses": ["F-UNINITIALIZED"]},
-        "_await_resume": {"raises": "RuntimeError('Future object is not initialized.')",
-                          "clauses": ["F-UNINITIALIZED"]},
         "__repr__": {"raises": "RuntimeError('Future object is not initialized.')", "clauses": ["F-UNINITIALIZED"]},
         "_make_cancelled_error": {"returns": _RAISE_CANCELLED, "clauses": ["F-UNINITIALIZED"]},
         "__del__": {"clauses": ["F-UNINITIALIZED"]},
@@ -378,6 +383,11 @@ MACHINE = {
          "quote": "If the Future is already done when this method is called, the callback is scheduled with loop.call_soon()."},
         {"id": "F-CALLBACK-CONTEXT", "source": "cpython-docs", "cite": DOCS + "#asyncio.Future.add_done_callback",
          "quote": "An optional keyword-only context argument allows specifying a custom contextvars.Context for the callback to run in. The current context is used when no context is provided."},
+        {"id": "F-CALLBACK-CONTEXT-COPIED", "source": "cpython-source", "cite": C_SOURCE,
+         "quote": "if (ctx == NULL) { ctx = PyContext_CopyCurrent(); }  /* future_schedule_callbacks / add_done_callback */",
+         "note": "On a done future the C future hands loop.call_soon() a copy of the current context; "
+                 "the pure-Python future passes context=None and lets the loop copy it. The callback "
+                 "runs in an equal context either way; a loop sees the difference."},
         {"id": "F-REMOVE-CALLBACK", "source": "cpython-docs", "cite": DOCS + "#asyncio.Future.remove_done_callback",
          "quote": "Remove callback from the callbacks list. Returns the number of callbacks removed, which is typically 1, unless a callback was added more than once.",
          "note": "Every entry equal to the callback is removed; equality, not identity."},
@@ -398,6 +408,11 @@ MACHINE = {
         {"id": "F-AWAIT", "source": "cpython-source", "cite": PY_SOURCE,
          "quote": "self._asyncio_future_blocking = True; yield self  # This tells Task to wait for completion.",
          "note": "A done future never yields; afterwards await answers as result()."},
+        {"id": "F-AWAIT-FLAG-SET", "source": "cpython-source", "cite": C_SOURCE,
+         "quote": "FutureIter_am_send: if (!fut->fut_blocking) { fut->fut_blocking = 1; ... yield } "
+                  "else RuntimeError(\"await wasn't used with future\")",
+         "note": "The C future refuses to yield a pending future whose blocking flag is already set; "
+                 "the pure-Python future yields it again (reference notes D-ITER)."},
         {"id": "F-AWAIT-MISUSED", "source": "cpython-source", "cite": PY_SOURCE,
          "quote": "raise RuntimeError(\"await wasn't used with future\")"},
         {"id": "F-NEVER-RETRIEVED", "source": "cpython-source", "cite": PY_SOURCE,

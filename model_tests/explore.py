@@ -1,0 +1,200 @@
+"""Exhaustive mode: breadth-first exploration of the model's state space.
+
+Like TLC, the explorer de-duplicates states by fingerprint. A fingerprint is
+the model's abstract state after a path of actions: every object's lifecycle
+state and fields, the tasks' outcomes, and the handles waiting in the loop's
+ready queue. Each path that reaches a new fingerprint is replayed on every
+target and compared step by step, so the first difference found is one of the
+shortest: breadth first, a shorter path would have been tried before.
+
+Paths are replayed from the start (real loops and objects cannot be copied),
+which bounds the depth one can afford; the alphabet uses the small domains.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import time
+from collections import Counter, deque
+from dataclasses import dataclass, field
+from typing import Any, Callable, Sequence
+
+from ..spec import Machine
+from .actions import SMALL, LOOP_ACTIONS, creation_actions, operation_actions, resume_actions, \
+    task_actions, uninitialized_action
+from .engine import Action, Callback, Run, Target
+from .lockstep import Counterexample, KNOWN_DIFFERENCES, KnownDifference, World
+
+
+@dataclass
+class Exploration:
+    machine: str
+    states: int = 0
+    transitions: int = 0
+    paths_replayed: int = 0
+    max_depth: int = 0
+    seconds: float = 0.0
+    coverage: Counter = field(default_factory=Counter)
+    counterexample: Counterexample | None = None
+    known_used: Counter = field(default_factory=Counter)
+
+
+@dataclass(frozen=True)
+class Bounds:
+    depth: int
+    tasks: int
+    uninitialized: bool = True
+
+
+DEFAULT_BOUNDS = {
+    "future": Bounds(depth=4, tasks=1),
+    "event": Bounds(depth=5, tasks=2),
+    "ensure_future": Bounds(depth=2, tasks=1),
+}
+
+
+def alphabet(machine: Machine, path: Sequence[Action], bounds: Bounds) -> list[Action]:
+    """The actions possible after ``path``: on the objects and tasks it made, within bounds."""
+    objects = [a.result for a in path if a.verb == "new"]
+    tasks = [a.result for a in path if a.result and a.verb in ("await", "start", "call")]
+    iterators = [a.result for a in path if a.verb == "iterate"]
+    resumed = {a.obj for a in path if a.verb == "resume"}
+    collected = {a.obj for a in path if a.verb == "collect"}
+    next_task = f"t{len(tasks) + len(iterators)}"
+    actions: list[Action] = []
+    function = any(op.kind == "function" for op in machine.operations)
+    for obj in ([""] if function else objects):
+        if obj in collected:
+            continue
+        for op in machine.operations:
+            for action in operation_actions(machine, op, obj, next_task, SMALL):
+                if action.verb == "iterate" and iterators:
+                    continue  # one iterator driven by hand is enough to reach every row
+                if action.result and action.verb != "iterate" and len(tasks) >= bounds.tasks:
+                    continue
+                if obj.startswith("u") and action.verb == "iterate":
+                    continue
+                actions.append(action)
+    if bounds.uninitialized and not any(o.startswith("u") for o in objects):
+        actions += uninitialized_action(machine, "u0")
+    actions += list(LOOP_ACTIONS) + task_actions(tasks)
+    # Resuming an exhausted iterator is outside the spec (the C future's iterator differs there).
+    actions += resume_actions(i for i in iterators if i not in resumed)
+    return actions
+
+
+def initial_path(machine: Machine) -> list[Action]:
+    name = machine.name[0] + "0"
+    return creation_actions(machine, name)
+
+
+def fingerprint(world: World) -> tuple:
+    run = world.model
+    m = world.machine
+    parts: list[Any] = []
+    if all(op.kind == "function" for op in m.operations) and world.steps:
+        # A function keeps no state between calls: its state is the outcome it reached.
+        parts.append(("outcome", world.steps[-1].rows))
+    for name, obj in run.objects.items():
+        if isinstance(obj, Callback) or name.startswith("i"):
+            continue
+        if name in run.tasks:
+            parts.append((name, _task_state(run, obj)))
+            continue
+        fields = tuple((f.name, _abstract(run, getattr(obj, f.attr, None))) for f in _fields_of(obj, m))
+        parts.append((name, _abstract(run, getattr(obj, m.state_attr, None)), fields))
+    ready = getattr(run.loop, "_ready", ())
+    parts.append(("ready", tuple((run.describe(h._callback), _abstract(run, h._args)) for h in ready)))
+    return tuple(parts)
+
+
+def _fields_of(obj: Any, m: Machine) -> tuple:
+    machine = getattr(type(obj), "asyncspec_machine", None)
+    return machine.fields if machine is not None else ()
+
+
+def _task_state(run: Run, task: Any) -> tuple:
+    if not task.done():
+        return ("pending",)
+    if task.cancelled():
+        return ("cancelled",)
+    exc = task.exception()
+    return ("raised", type(exc).__name__) if exc is not None else ("returned", run.describe(task.result()))
+
+
+def _abstract(run: Run, value: Any) -> Any:
+    if isinstance(value, contextvars.Context):
+        return ("context", value.get(run_context_var(), None))
+    if isinstance(value, (list, tuple)):
+        return tuple(_abstract(run, v) for v in value)
+    if hasattr(value, "__iter__") and type(value).__name__ == "deque":
+        return tuple(_abstract(run, v) for v in value)
+    machine = getattr(type(value), "asyncspec_machine", None)
+    if machine is not None and run.names.get(id(value)) is None:
+        state = getattr(value, machine.state_attr, None)
+        return (machine.name, state)
+    if isinstance(value, BaseException):
+        return (type(value).__name__, tuple(map(repr, value.args)))
+    return run.describe(value)
+
+
+def run_context_var() -> contextvars.ContextVar:
+    from .engine import CONTEXT
+    return CONTEXT
+
+
+def replay(make_world: Callable[[], World], path: Sequence[Action]) -> tuple[World, list]:
+    world = make_world()
+    diffs: list = []
+    for action in path:
+        diffs = world.step(action)
+        if diffs:
+            break
+    return world, diffs
+
+
+def explore(machine: Machine, make_world: Callable[[], World], bounds: Bounds,
+            deadline: float | None = None) -> Exploration:
+    """Explore breadth first; stop at the first counterexample, the depth bound or the deadline.
+
+    Every transition out of every reached state is replayed on every target and
+    compared; only paths to new states are extended.
+    """
+    result = Exploration(machine.name)
+    started = time.perf_counter()
+    start = initial_path(machine)
+    world, _ = replay(make_world, start)
+    seen = {fingerprint(world)}
+    result.coverage.update(world.coverage)
+    world.close()
+    queue: deque[list[Action]] = deque([start])
+    while queue:
+        if deadline is not None and time.perf_counter() > deadline:
+            break
+        path = queue.popleft()
+        if len(path) - len(start) >= bounds.depth:
+            continue
+        for action in alphabet(machine, path, bounds):
+            candidate = path + [action]
+            result.transitions += 1
+            world, diffs = replay(make_world, candidate)
+            result.paths_replayed += 1
+            result.coverage.update(world.coverage)
+            result.known_used.update(world.known_used)
+            result.max_depth = max(result.max_depth, len(world.steps) - len(start))
+            if diffs:
+                target = next(r.target for r in world.runs if r.target.name == diffs[0].target)
+                result.counterexample = Counterexample(machine, target, world.steps,
+                                                       [d for d in diffs if d.target == target.name])
+                world.close()
+                break
+            key = fingerprint(world)
+            world.close()
+            if key not in seen:
+                seen.add(key)
+                queue.append(candidate)
+        if result.counterexample is not None:
+            break
+    result.states = len(seen)
+    result.seconds = time.perf_counter() - started
+    return result
