@@ -77,6 +77,7 @@ def parser() -> argparse.ArgumentParser:
     c.add_argument("--depth", type=_positive, default=None, metavar="N")
     c.add_argument("--seed", type=_seed, default=0, metavar="N")
     c.add_argument("--profile", choices=sorted(PROFILES), default="cpython")
+    c.add_argument("--verbose", action="store_true", help="list how often each transition ran")
 
     a = sub.add_parser("audit", help="audit implementations for compliance, clause by clause")
     a.add_argument("targets", nargs="*", metavar="TARGET", help="MODULE:ATTR (default: the built-in set)")
@@ -142,7 +143,7 @@ def cmd_check(args: argparse.Namespace) -> int:
         text, gaps = traceability_report(args.profile)
         print(text)
         return 1 if gaps else 0
-    from .engine.check import run_check
+    from .model_tests.check import run_check
 
     return run_check(args)
 

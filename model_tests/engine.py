@@ -493,10 +493,16 @@ class Run:
                 self._drain(loop, rounds=2)
             return task
         if verb == "iterate":
+            # Only an iterator that took its first step is kept: whether the error comes
+            # when it is made or when it first runs is not the spec's business.
             iterator = getattr(obj, action.op)()
+            value = next(iterator)
             self.name(iterator, action.result)
-            return next(iterator)
+            return value
         if verb == "resume":
+            if obj is None:
+                return "<no iterator>"
+            self.objects.pop(action.obj, None)
             try:
                 return next(obj)
             except StopIteration as stop:
