@@ -108,11 +108,14 @@ class ModelObject:
             env[name] = self._eval(expr, env)
         fsm = self._machine()
         fsm.set_state(state)
+        carrier = fsm.models[0]
         self.__dict__["_asyncspec_call"] = call
         self.__dict__["_asyncspec_fired"] = None
+        carrier.current = self
         try:
             getattr(self, "asyncspec_trigger_" + op)()
         finally:
+            carrier.current = None
             del self.__dict__["_asyncspec_call"]
         fired = self.__dict__.pop("_asyncspec_fired")
         return fired, call
@@ -246,7 +249,7 @@ def _signature(m: Machine, op: str) -> inspect.Signature:
 
 def _fsm_for(obj: ModelObject) -> transitions.Machine:
     m = obj.asyncspec_machine
-    carrier = _Carrier(obj)
+    carrier = _Carrier(m)
     fsm = transitions.Machine(model=carrier, auto_transitions=False, model_attribute="fsm_state",
                               **m.state_part())
     # The library keeps each (trigger, source)'s transitions in declaration order,
@@ -256,19 +259,23 @@ def _fsm_for(obj: ModelObject) -> transitions.Machine:
             lib = fsm.get_transitions(trigger, source.name)
             rows = m.rows_for(source.name, trigger)
             for lib_t, row in zip(lib, rows, strict=True):
-                lib_t.after.append(lambda row=row: obj._record(row))
+                lib_t.after.append(lambda row=row: carrier.current._record(row))
     return fsm
 
 
 class _Carrier:
     """The model object ``transitions`` sees: guard names resolve to guard evaluations."""
 
-    def __init__(self, obj: ModelObject) -> None:
-        self._obj = obj
+    def __init__(self, machine: Machine) -> None:
+        # The object is held only while one of its operations runs: a model object must
+        # be freed when its last user lets go, as a C future is, so that its finalizer
+        # runs at a step the engine can tell, not whenever the cycle collector runs.
+        self.guards = machine.guards
+        self.current: Any = None
 
     def __getattr__(self, name: str) -> Callable[..., bool]:
-        if name in self._obj.asyncspec_machine.guards:
-            return lambda *a, **k: self._obj._guard(name)
+        if name in self.__dict__.get("guards", ()):
+            return lambda *a, **k: self.current._guard(name)
         raise AttributeError(name)
 
 

@@ -47,7 +47,7 @@ class Bounds:
 
 
 DEFAULT_BOUNDS = {
-    "future": Bounds(depth=4, tasks=1),
+    "future": Bounds(depth=3, tasks=1),
     "event": Bounds(depth=5, tasks=2),
     "ensure_future": Bounds(depth=2, tasks=1),
 }
@@ -92,14 +92,19 @@ def fingerprint(world: World) -> tuple:
     run = world.model
     m = world.machine
     parts: list[Any] = []
-    if all(op.kind == "function" for op in m.operations) and world.steps:
-        # A function keeps no state between calls: its state is the outcome it reached.
-        parts.append(("outcome", world.steps[-1].rows))
+    if world.steps:
+        # The transition that led here is part of the state. An implementation's hidden
+        # state can differ between two paths that reach the same model state; expanding
+        # each (incoming transition, state) pair (2-switch coverage) reaches both. For a
+        # function, which keeps no state between calls, it is the whole state.
+        parts.append(("via", world.steps[-1].rows))
     for name, obj in run.objects.items():
         if isinstance(obj, Callback) or name.startswith("i"):
             continue
         if name in run.tasks:
-            parts.append((name, _task_state(run, obj)))
+            # What a task runs is part of its state, not only how far it got.
+            made_by = next((st.action.describe() for st in world.steps if st.action.result == name), "")
+            parts.append((name, made_by, _task_state(run, obj)))
             continue
         fields = tuple((f.name, _abstract(run, getattr(obj, f.attr, None))) for f in _fields_of(obj, m))
         parts.append((name, _abstract(run, getattr(obj, m.state_attr, None)), fields))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import fnmatch
+import re
 import textwrap
 from collections import Counter
 from dataclasses import dataclass, field
@@ -315,71 +316,83 @@ def _show(value: Any) -> str:
     return text if len(text) < 400 else text[:397] + "..."
 
 
-_SCRIPT_HEADER = '''\
-import asyncio, contextvars, gc
-{imports}
-loop = asyncio.new_event_loop()
-other_loop = asyncio.new_event_loop()
-closed_loop = asyncio.new_event_loop(); closed_loop.close()
-CONTEXT = contextvars.ContextVar("context", default=None)
-
+#: The helpers a reproduction may use, each included only when the script needs it.
+_HELPERS: tuple[tuple[str, str], ...] = (
+    ("other_loop", "other_loop = asyncio.new_event_loop()"),
+    ("closed_loop", "closed_loop = asyncio.new_event_loop(); closed_loop.close()"),
+    ("CONTEXT", 'CONTEXT = contextvars.ContextVar("context", default=None)'),
+    ("Callback", """\
 class Callback:
     def __init__(self, name): self.name = name
-    def __call__(self, arg): print(f"  callback {{self.name}} called with {{arg!r}} in context {{CONTEXT.get()!r}}")
+    def __call__(self, arg): print(f"  callback {self.name} called with {arg!r} in context {CONTEXT.get()!r}")
     def __eq__(self, other): return isinstance(other, Callback) and other.name == self.name
     __hash__ = object.__hash__
-    def __repr__(self): return self.name
-
+    def __repr__(self): return self.name"""),
+    ("marked_context", """\
 def marked_context(mark):
-    context = contextvars.copy_context(); context.run(CONTEXT.set, mark); return context
-
+    context = contextvars.copy_context(); context.run(CONTEXT.set, mark); return context"""),
+    ("show", """\
 def show(thunk):
     try:
         print("  ->", repr(thunk()))
     except BaseException as e:
-        print("  -> raised", type(e).__name__, e.args)
-
-def run_once(loop):
-    loop.call_soon(loop.stop); loop.run_forever()
-
+        print("  -> raised", type(e).__name__, e.args)"""),
+    ("run_until_idle", """\
 def run_until_idle(loop):
-    for _ in range(20): run_once(loop)
-
+    for _ in range(20): run_once(loop)"""),
+    ("run_once", """\
+def run_once(loop):
+    loop.call_soon(loop.stop); loop.run_forever()"""),
+    ("awaiting", """\
 async def awaiting(awaitable):
-    return await awaitable
-
-async def returns_done():
-    return "done"
-
-def plain_generator():
-    yield
-    return "done"
-
+    return await awaitable"""),
+    ("returns_done", "async def returns_done():\n    return 'done'"),
+    ("plain_generator", "def plain_generator():\n    yield\n    return 'done'"),
+    ("Awaitable", """\
 class Awaitable:
     def __await__(self):
-        return returns_done().__await__()
-
+        return returns_done().__await__()"""),
+    ("DuckFuture", """\
 class DuckFuture:
     _asyncio_future_blocking = False
     def __init__(self, loop): self._loop = loop
     def get_loop(self): return self._loop
-    def __await__(self): return (yield self)
-'''
+    def __await__(self): return (yield self)"""),
+    ("Uninitialized", """\
+class Uninitialized(Target):
+    def __init__(self): pass"""),
+)
+
+
+def _needed_helpers(body: str) -> list[str]:
+    """The helpers the body uses, and the helpers those use, in a working order."""
+    needed: set[str] = set()
+    frontier = body
+    while True:
+        found = {name for name, _ in _HELPERS if name not in needed and re.search(rf"\b{name}\b", frontier)}
+        if not found:
+            break
+        needed |= found
+        frontier = "\n".join(code for name, code in _HELPERS if name in found)
+    return [code for name, code in _HELPERS if name in needed]
 
 
 def render_script(machine: Machine, target: Target, actions: Sequence[Action],
                   difference: Difference | None = None) -> str:
+    """A standalone script that replays the actions on a plain asyncio loop and prints what happens."""
     module, _, attr = target.source.partition(":")
-    imports = f"from {module} import {attr} as Target" if module else "Target = ...  # the target"
-    lines = [_SCRIPT_HEADER.format(imports=imports).rstrip(), ""]
-    if machine.name == "future":
-        lines.append("class Uninitialized(Target):\n    def __init__(self): pass\n")
+    body = []
     names = sorted({a.value for act in actions for a in act.args if a.kind == "callback"})
     for name in names:
-        lines.append(f"{name} = Callback({name!r})")
+        body.append(f"{name} = Callback({name!r})")
     for i, action in enumerate(actions):
-        lines.append(f"print({f'step {i + 1}: {action.describe()}'!r})")
-        lines.append(action.python(machine.name))
+        body.append(f"print({f'step {i + 1}: {action.describe()}'!r})")
+        body.append(action.python(machine.name))
+    text = "\n".join(body)
+    imports = f"from {module} import {attr} as Target" if module else "Target = ...  # the target"
+    lines = ["import asyncio, contextvars, gc", imports, "", "loop = asyncio.new_event_loop()"]
+    lines += _needed_helpers(text)
+    lines += ["", text]
     if difference is not None:
         lines += ["", f"# The last step differs in {difference.aspect} (in the engine's terms):",
                   f"#   expected (spec): {_show(difference.expected)}",

@@ -1,0 +1,425 @@
+"""Faulty implementations: bugs CPython really had, and mistakes re-implementers make.
+
+Each is the compliant implementation with one mistake put back, so that
+whatever the engine reports can only come from that mistake. The test suite
+checks that the default run catches every one, on the clause it breaks, and
+the audit's benchmark reports how long each takes to find.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import inspect
+from dataclasses import dataclass
+from typing import Any
+
+from asyncio import events
+
+from .. import impl
+from .engine import Target, class_target, function_target
+
+_Future = impl.Future
+_Event = impl.Event
+
+
+@dataclass(frozen=True)
+class Fault:
+    name: str
+    kind: str
+    obj: Any
+    clauses: tuple[str, ...]  # the counterexample must name one of these
+    story: str
+
+    def target(self) -> Target:
+        source = f"asyncspec.model_tests.faults:{self.obj.__name__}"
+        if self.kind == "ensure_future":
+            return function_target(self.name, self.obj, source)
+        return class_target(self.name, self.kind, self.obj, source)
+
+
+# -- Future ----------------------------------------------------------------------
+
+class SyncCallbacksFuture(_Future):
+    """Runs done-callbacks synchronously inside set_result()."""
+
+    def set_result(self, result):
+        if self._state != "PENDING":
+            return super().set_result(result)
+        callbacks, self._callbacks = self._callbacks, []
+        super().set_result(result)
+        for fn, ctx in callbacks:
+            ctx.run(fn, self)
+
+
+class CancelDoneTrueFuture(_Future):
+    """cancel() of a done future answers True."""
+
+    def cancel(self, msg=None):
+        was_done = self.done()
+        return super().cancel(msg) or was_done
+
+
+class DropsCancelMessageFuture(_Future):
+    """Forgets the cancel message (before 3.9 there was none)."""
+
+    def cancel(self, msg=None):
+        return super().cancel()
+
+
+class RemovesFirstOnlyFuture(_Future):
+    """remove_done_callback() removes the first match only."""
+
+    def remove_done_callback(self, fn):
+        if self._state != "PENDING":
+            return super().remove_done_callback(fn)
+        for i, (f, _ctx) in enumerate(self._callbacks):
+            if f == fn:
+                del self._callbacks[i]
+                return 1
+        return 0
+
+
+class RemovesByIdentityFuture(_Future):
+    """remove_done_callback() compares with `is`, so an equal bound method is not removed."""
+
+    def remove_done_callback(self, fn):
+        if self._state != "PENDING":
+            return super().remove_done_callback(fn)
+        kept = [(f, c) for f, c in self._callbacks if f is not fn]
+        removed = len(self._callbacks) - len(kept)
+        self._callbacks[:] = kept
+        return removed
+
+
+class LifoCallbacksFuture(_Future):
+    """Schedules done-callbacks last in, first out."""
+
+    def set_result(self, result):
+        if self._state == "PENDING":
+            self._callbacks.reverse()
+        super().set_result(result)
+
+
+class OneHandleFuture(_Future):
+    """Schedules all done-callbacks in one handle, so one that raises stops the rest."""
+
+    def set_result(self, result):
+        if self._state != "PENDING":
+            return super().set_result(result)
+        callbacks, self._callbacks = self._callbacks, []
+        super().set_result(result)
+        if callbacks:
+            def run_all(fut):
+                for fn, ctx in callbacks:
+                    ctx.run(fn, fut)
+            self._loop.call_soon(run_all, self)
+
+
+class IgnoresContextFuture(_Future):
+    """add_done_callback() ignores context= and the context current when it was called."""
+
+    def add_done_callback(self, fn, *, context=None):
+        if self._state not in ("PENDING", "FINISHED", "CANCELLED"):
+            return super().add_done_callback(fn, context=context)
+        if self._state != "PENDING":
+            self._loop.call_soon(fn, self)
+        else:
+            self._callbacks.append((fn, None))
+
+    def set_result(self, result):
+        if self._state != "PENDING":
+            return super().set_result(result)
+        callbacks, self._callbacks = self._callbacks, []
+        super().set_result(result)
+        for fn, _ in callbacks:
+            self._loop.call_soon(fn, self)
+
+
+class DropsLateCallbackFuture(_Future):
+    """add_done_callback() on a done future does nothing."""
+
+    def add_done_callback(self, fn, *, context=None):
+        if self._state not in ("FINISHED", "CANCELLED"):
+            super().add_done_callback(fn, context=context)
+
+
+class OverwritesResultFuture(_Future):
+    """set_result() on a done future overwrites the result instead of raising."""
+
+    def set_result(self, result):
+        if self._state == "FINISHED":
+            self._result = result
+            return
+        super().set_result(result)
+
+
+class StoresExceptionClassFuture(_Future):
+    """set_exception(SomeError) stores the class instead of an instance."""
+
+    def set_exception(self, exception):
+        if isinstance(exception, type) and self._state == "PENDING":
+            super().set_exception(exception())
+            self._exception = exception
+            return
+        super().set_exception(exception)
+
+
+class AcceptsStopIterationFuture(_Future):
+    """set_exception(StopIteration()) is stored as it is (bpo-26221, gh-112182)."""
+
+    def set_exception(self, exception):
+        if isinstance(exception, StopIteration) and self._state == "PENDING":
+            super().set_exception(ValueError())
+            self._exception = exception
+            return
+        super().set_exception(exception)
+
+
+class PendingResultNoneFuture(_Future):
+    """result() of a pending future answers None instead of raising InvalidStateError."""
+
+    def result(self):
+        if self._state == "PENDING":
+            return None
+        return super().result()
+
+
+class CancelledExceptionReturnedFuture(_Future):
+    """exception() of a cancelled future returns the CancelledError instead of raising it."""
+
+    def exception(self):
+        if self._state == "CANCELLED":
+            return asyncio.CancelledError()
+        return super().exception()
+
+
+class NeverLogsFuture(_Future):
+    """Never reports an exception that was never retrieved."""
+
+    def __del__(self):
+        pass  # the report of an unretrieved exception, forgotten
+
+
+class RetrievalKeepsLogFuture(_Future):
+    """exception() does not mark the exception retrieved, so it is reported anyway."""
+
+    def exception(self):
+        flag = getattr(self, "_Future__log_traceback", False)
+        answer = super().exception()
+        self._Future__log_traceback = flag
+        return answer
+
+
+class ThreadsafeSchedulingFuture(_Future):
+    """Schedules callbacks with call_soon_threadsafe(), as the seed document says."""
+
+    def set_result(self, result):
+        if self._state != "PENDING":
+            return super().set_result(result)
+        callbacks, self._callbacks = self._callbacks, []
+        super().set_result(result)
+        for fn, ctx in callbacks:
+            self._loop.call_soon_threadsafe(fn, self, context=ctx)
+
+
+class AwaitNeverYieldsFuture(_Future):
+    """Awaiting a pending future does not yield it to the Task, so the Task fails."""
+
+    def __await__(self):
+        if self._state == "PENDING":
+            raise RuntimeError("await wasn't used with future")
+        return self.result()
+        yield  # pragma: no cover - makes this a generator
+
+    __iter__ = __await__
+
+
+# -- Event -----------------------------------------------------------------------
+
+def _bound_loop(self):
+    """Bind to the running loop as asyncio's _LoopBoundMixin does (the part these faults keep)."""
+    loop = events._get_running_loop()
+    if self._loop is None:
+        self._loop = loop
+    if loop is not self._loop:
+        raise RuntimeError(f"{self!r} is bound to a different event loop")
+    return loop
+
+
+class RecheckingEvent(_Event):
+    """wait() re-checks the flag after waking, so set(); clear() loses the wakeup."""
+
+    async def wait(self):
+        while not self._value:
+            fut = self._get_loop().create_future()
+            self._waiters.append(fut)
+            try:
+                await fut
+            finally:
+                self._waiters.remove(fut)
+        return True
+
+    _get_loop = _bound_loop
+
+
+class LeavesWaiterEvent(_Event):
+    """A cancelled wait() leaves its waiter behind."""
+
+    async def wait(self):
+        if self._value:
+            return True
+        fut = _bound_loop(self).create_future()
+        self._waiters.append(fut)
+        await fut
+        self._waiters.remove(fut)
+        return True
+
+
+class YieldsWhenSetEvent(_Event):
+    """wait() on a set event still yields to the loop once."""
+
+    async def wait(self):
+        if self._value:
+            await asyncio.sleep(0)
+            return True
+        return await super().wait()
+
+
+class WakesFirstOnlyEvent(_Event):
+    """set() wakes only the first waiter."""
+
+    def set(self):
+        if not self._value:
+            self._value = True
+            for fut in self._waiters:
+                if not fut.done():
+                    fut.set_result(True)
+                    break
+
+
+class NeverBindsEvent(_Event):
+    """Never binds to a loop, so a wait() on another loop blocks there."""
+
+    async def wait(self):
+        if self._value:
+            return True
+        fut = events._get_running_loop().create_future()
+        self._waiters.append(fut)
+        try:
+            await fut
+            return True
+        finally:
+            self._waiters.remove(fut)
+
+
+class ClearCancelsWaitersEvent(_Event):
+    """clear() cancels the waiters that set() already woke."""
+
+    def clear(self):
+        for fut in self._waiters:
+            fut.cancel()
+        self._value = False
+
+
+# -- ensure_future ----------------------------------------------------------------
+
+def wraps_future_in_task(coro_or_future, *, loop=None):
+    """Wraps a future in a new Task instead of returning it."""
+    if asyncio.isfuture(coro_or_future):
+        async def wait_for_it():
+            return await coro_or_future
+        return (loop or events.get_event_loop()).create_task(wait_for_it())
+    return impl.ensure_future(coro_or_future, loop=loop)
+
+
+def leaves_coroutine_open(coro_or_future, *, loop=None):
+    """Does not close the coroutine when the loop refuses the task (bpo-26552)."""
+    if asyncio.iscoroutine(coro_or_future):
+        return (loop or events.get_event_loop()).create_task(coro_or_future)
+    return impl.ensure_future(coro_or_future, loop=loop)
+
+
+def rejects_awaitables(coro_or_future, *, loop=None):
+    """Accepts only coroutines and futures, as before 3.5.1."""
+    if not asyncio.isfuture(coro_or_future) and not asyncio.iscoroutine(coro_or_future):
+        raise TypeError("An asyncio.Future, a coroutine or an awaitable is required")
+    return impl.ensure_future(coro_or_future, loop=loop)
+
+
+def ignores_loop_mismatch(coro_or_future, *, loop=None):
+    """Returns a future of another loop than loop= without complaint."""
+    if asyncio.isfuture(coro_or_future):
+        return coro_or_future
+    return impl.ensure_future(coro_or_future, loop=loop)
+
+
+def rejects_duck_futures(coro_or_future, *, loop=None):
+    """Checks isinstance(asyncio.Future) instead of the Future protocol."""
+    if not isinstance(coro_or_future, asyncio.Future) and asyncio.isfuture(coro_or_future):
+        raise TypeError("An asyncio.Future, a coroutine or an awaitable is required")
+    return impl.ensure_future(coro_or_future, loop=loop)
+
+
+FAULTS: tuple[Fault, ...] = (
+    Fault("sync-callbacks", "future", SyncCallbacksFuture, ("F-SCHEDULE-CALLBACKS",),
+          "callbacks run synchronously inside set_result()"),
+    Fault("cancel-done-true", "future", CancelDoneTrueFuture, ("F-CANCEL-DONE",),
+          "cancel() on a done future returns True"),
+    Fault("drops-cancel-message", "future", DropsCancelMessageFuture, ("F-CANCEL-MSG",),
+          "the cancel message is lost"),
+    Fault("removes-first-only", "future", RemovesFirstOnlyFuture, ("F-REMOVE-CALLBACK",),
+          "remove_done_callback() removes only the first match"),
+    Fault("removes-by-identity", "future", RemovesByIdentityFuture, ("F-REMOVE-CALLBACK",),
+          "remove_done_callback() compares with `is`, not =="),
+    Fault("lifo-callbacks", "future", LifoCallbacksFuture, ("F-SCHEDULE-CALLBACKS",),
+          "callbacks scheduled last in, first out"),
+    Fault("one-handle", "future", OneHandleFuture, ("F-SCHEDULE-CALLBACKS",),
+          "all callbacks share one loop handle"),
+    Fault("ignores-context", "future", IgnoresContextFuture, ("F-CALLBACK-CONTEXT",),
+          "callbacks do not run in the context captured when they were added"),
+    Fault("drops-late-callback", "future", DropsLateCallbackFuture, ("F-ADD-CALLBACK-DONE",),
+          "a callback added after completion is never scheduled"),
+    Fault("overwrites-result", "future", OverwritesResultFuture, ("F-SET-RESULT",),
+          "set_result() on a done future overwrites instead of raising"),
+    Fault("stores-exception-class", "future", StoresExceptionClassFuture,
+          ("F-SET-EXCEPTION-CLASS", "F-RESULT-EXCEPTION", "F-EXC-RETURN"),
+          "set_exception(SomeError) keeps the class"),
+    Fault("accepts-stop-iteration", "future", AcceptsStopIterationFuture,
+          ("F-SET-EXCEPTION-STOPITERATION-REJECTED", "F-SET-EXCEPTION-STOPITERATION-CONVERTED"),
+          "set_exception(StopIteration()) keeps it as it is"),
+    Fault("pending-result-none", "future", PendingResultNoneFuture, ("F-RESULT-NOT-READY",),
+          "result() of a pending future returns None"),
+    Fault("cancelled-exception-returned", "future", CancelledExceptionReturnedFuture, ("F-EXC-CANCELLED",),
+          "exception() of a cancelled future returns instead of raising"),
+    Fault("never-logs", "future", NeverLogsFuture, ("F-NEVER-RETRIEVED",),
+          "an unretrieved exception is never reported"),
+    Fault("retrieval-keeps-log", "future", RetrievalKeepsLogFuture, ("F-RETRIEVED", "F-NEVER-RETRIEVED"),
+          "exception() does not mark the exception retrieved"),
+    Fault("threadsafe-scheduling", "future", ThreadsafeSchedulingFuture, ("F-CB-VIA-CALL-SOON",),
+          "callbacks scheduled with call_soon_threadsafe()"),
+    Fault("await-never-yields", "future", AwaitNeverYieldsFuture, ("F-AWAIT",),
+          "awaiting a pending future fails instead of suspending"),
+    Fault("rechecking-wait", "event", RecheckingEvent, ("E-SET-WAKES-CURRENT", "E-WAIT-OTHERWISE"),
+          "wait() re-checks the flag after waking: set(); clear() loses the wakeup"),
+    Fault("leaves-waiter", "event", LeavesWaiterEvent, ("E-WAIT-CANCELLED", "E-REPR"),
+          "a cancelled wait() leaves its waiter behind"),
+    Fault("yields-when-set", "event", YieldsWhenSetEvent, ("E-WAIT-NO-YIELD",),
+          "wait() on a set event yields to the loop"),
+    Fault("wakes-first-only", "event", WakesFirstOnlyEvent, ("E-SET-WAKES",),
+          "set() wakes only the first waiter"),
+    Fault("never-binds", "event", NeverBindsEvent, ("E-LOOP-BINDING",),
+          "the event never binds to a loop"),
+    Fault("clear-cancels-waiters", "event", ClearCancelsWaitersEvent, ("E-SET-WAKES-CURRENT", "E-CLEAR"),
+          "clear() cancels waiters that set() woke"),
+    Fault("wraps-future-in-task", "ensure_future", wraps_future_in_task, ("EF-FUTURE",),
+          "a future is wrapped in a new Task"),
+    Fault("leaves-coroutine-open", "ensure_future", leaves_coroutine_open, ("EF-CLOSED-LOOP",),
+          "the coroutine is not closed when the loop refuses the task"),
+    Fault("rejects-awaitables", "ensure_future", rejects_awaitables, ("EF-AWAITABLE",),
+          "awaitables other than coroutines are rejected"),
+    Fault("ignores-loop-mismatch", "ensure_future", ignores_loop_mismatch, ("EF-FUTURE-OTHER-LOOP",),
+          "a future of another loop than loop= is returned"),
+    Fault("rejects-duck-futures", "ensure_future", rejects_duck_futures, ("EF-DUCK",),
+          "a duck-typed future is rejected"),
+)

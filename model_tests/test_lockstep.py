@@ -1,0 +1,123 @@
+"""The lockstep engine against the built-in targets, and against seeded faults."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from asyncspec.cli import main
+from asyncspec.model_tests import check as check_module
+from asyncspec.model_tests.check import check_machine
+from asyncspec.model_tests.engine import Action, class_target
+from asyncspec.model_tests.explore import DEFAULT_BOUNDS, explore
+from asyncspec.model_tests.faults import FAULTS, CancelDoneTrueFuture
+from asyncspec.model_tests.lockstep import KNOWN_DIFFERENCES, World
+from asyncspec.model_tests.stateful import lockstep_machine
+from asyncspec.model_tests.targets import KINDS, _spec, builtin_targets, model_for
+
+HERE = Path(__file__).parent
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_builtin_targets_comply_with_full_coverage(kind):
+    result = check_machine(kind)
+    assert result.counterexample is None, result.counterexample.text()
+    assert result.coverage.missing_rows == [] and result.coverage.missing_clauses == []
+    assert result.exploration.states > 1 and result.examples > 0
+    assert result.ok
+    if kind == "future":
+        # every declared known difference is needed: none is stale
+        assert set(result.known_used) == {k.id for k in KNOWN_DIFFERENCES}
+
+
+@pytest.mark.parametrize("fault", FAULTS, ids=lambda f: f.name)
+def test_every_seeded_fault_is_caught_on_its_clause(fault):
+    result = check_machine(fault.kind, targets=[fault.target()])
+    ce = result.counterexample
+    assert ce is not None, f"{fault.name} ({fault.story}) was not caught"
+    named = {cid for cid, _ in ce.clauses()}
+    assert named & set(fault.clauses), (fault.name, sorted(named))
+    assert len(ce.steps) <= 5, ce.text()
+
+
+def test_there_are_at_least_twenty_faults_across_the_three_machines():
+    assert len(FAULTS) >= 20
+    assert {f.kind for f in FAULTS} == set(KINDS)
+
+
+def test_the_counterexample_text_is_pinned():
+    fault = next(f for f in FAULTS if f.name == "cancel-done-true")
+    text = check_machine("future", targets=[fault.target()]).counterexample.text()
+    assert text + "\n" == (HERE / "pinned_cancel_done_true.txt").read_text()
+
+
+def test_the_reproduction_script_reproduces(tmp_path):
+    import subprocess
+    import sys
+    fault = next(f for f in FAULTS if f.name == "drops-late-callback")
+    ce = check_machine("future", targets=[fault.target()]).counterexample
+    script = tmp_path / "repro.py"
+    script.write_text(ce.script())
+    out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert "step 1:" in out.stdout
+
+
+def test_breadth_first_finds_the_shortest_counterexample():
+    fault = next(f for f in FAULTS if f.name == "overwrites-result")
+    machine = _spec("cpython")["future"]
+
+    def make_world():
+        model, sinks = model_for("future")
+        return World(machine, [model, fault.target()], fired_sinks=sinks)
+    result = explore(machine, make_world, DEFAULT_BOUNDS["future"])
+    actions = [s.action for s in result.counterexample.steps]
+    # new, complete, complete again: nothing shorter can show an overwrite
+    assert len(actions) == 3 and actions[0].verb == "new"
+
+
+def test_exploration_is_deterministic():
+    from asyncspec.model_tests.explore import Bounds
+    machine = _spec("cpython")["event"]
+
+    def make_world():
+        model, sinks = model_for("event")
+        return World(machine, [model] + builtin_targets("event"), fired_sinks=sinks)
+    bounds = Bounds(depth=3, tasks=2)
+    first = explore(machine, make_world, bounds)
+    second = explore(machine, make_world, bounds)
+    assert (first.states, first.transitions, first.max_depth) == (second.states, second.transitions,
+                                                                    second.max_depth)
+
+
+def test_known_differences_apply_only_to_the_target_they_name():
+    # The pure-Python future under another name gets no normalisation: its messages deviate.
+    import asyncio
+    renamed = class_target("some.other.Future", "future", asyncio.futures._PyFuture, "asyncio.futures:_PyFuture")
+    result = check_machine("future", targets=[renamed], random=False)
+    assert result.counterexample is not None
+    assert {k.id for k in KNOWN_DIFFERENCES} >= {"D-MSG-result", "D-CTX", "D-ITER", "D-UNINIT"}
+
+
+def test_a_new_operation_gets_a_rule():
+    from hypothesis.stateful import RULE_MARKER
+    machine_cls = lockstep_machine("future")
+    rules = {f.__name__ for f in vars(machine_cls).values() if getattr(f, RULE_MARKER, None)}
+    assert {"call", "await_in_task", "iterate", "resume", "collect", "run_one_iteration", "run_until_idle"} <= rules
+
+
+def test_check_command_exit_codes(monkeypatch, capsys):
+    assert main(["check", "--machine", "ensure_future", "--examples", "5"]) == 0
+    out = capsys.readouterr().out
+    assert "coverage: 6/6 states, 7/7 transitions, 11/11 clauses" in out
+    faulty = [next(f for f in FAULTS if f.name == "wraps-future-in-task").target()]
+    monkeypatch.setattr(check_module, "builtin_targets", lambda kind, profile: faulty)
+    assert main(["check", "--machine", "ensure_future", "--examples", "5"]) == 1
+    assert "COUNTEREXAMPLE (exhaustive)" in capsys.readouterr().out
+
+
+# Hypothesis's own runner, on the same machines (random sequences, shrunk on failure).
+TestFutureLockstep = lockstep_machine("future", name="pytest-future").TestCase
+TestEventLockstep = lockstep_machine("event", name="pytest-event").TestCase
+TestEnsureFutureLockstep = lockstep_machine("ensure_future", name="pytest-ensure_future").TestCase
