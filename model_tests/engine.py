@@ -31,6 +31,20 @@ from typing import Any, Callable, Iterable
 
 from ..spec import Machine
 
+class HarnessAbort(KeyboardInterrupt):
+    """Stops the run of one target. A KeyboardInterrupt, so that neither an event loop
+    (which logs other exceptions from callbacks) nor Hypothesis (which would shrink
+    them) keeps it from reaching the audit worker."""
+
+
+class StepTimeout(HarnessAbort):
+    """A step ran past its time."""
+
+
+class TargetCrashed(HarnessAbort):
+    """A target broke the run itself (its constructor raised, it exhausted recursion or memory)."""
+
+
 #: The context variable each callback reports: which context it ran in.
 CONTEXT = contextvars.ContextVar("asyncspec_context", default=None)
 IDLE_LIMIT = 20
@@ -446,7 +460,13 @@ class Run:
         try:
             value = self._apply(action)
             outcome = ("returns", self.describe_text(value) if isinstance(value, str) else self.describe(value))
+        except (StepTimeout, TargetCrashed):
+            raise
+        except (RecursionError, MemoryError) as e:
+            raise TargetCrashed(f"{type(e).__name__}: {e}") from None
         except BaseException as e:  # a target may raise anything, even BaseException
+            if action.verb == "new":
+                raise TargetCrashed(f"making the object raised {type(e).__name__}: {e}") from None
             outcome = ("raises", type(e).__name__, self.describe_args(e))
         finally:
             CONTEXT.reset(token)

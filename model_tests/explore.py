@@ -22,7 +22,7 @@ from typing import Any, Callable, Sequence
 from ..spec import Machine
 from .actions import SMALL, LOOP_ACTIONS, creation_actions, operation_actions, resume_actions, \
     task_actions, uninitialized_action
-from .engine import Action, Callback, Run, Target
+from .engine import Action, Callback, HarnessAbort, Run, Target
 from .lockstep import Counterexample, KNOWN_DIFFERENCES, KnownDifference, World
 
 
@@ -37,6 +37,11 @@ class Exploration:
     coverage: Counter = field(default_factory=Counter)
     counterexample: Counterexample | None = None
     known_used: Counter = field(default_factory=Counter)
+    #: With ``collect_all``: the shortest counterexample for each row that deviated.
+    counterexamples: dict[str, Counterexample] = field(default_factory=dict)
+    completed: bool = True
+    #: When the target broke the run: (step number, the action, what happened).
+    aborted: tuple[int, str, str] | None = None
 
 
 @dataclass(frozen=True)
@@ -159,7 +164,9 @@ def replay(make_world: Callable[[], World], path: Sequence[Action]) -> tuple[Wor
 
 
 def explore(machine: Machine, make_world: Callable[[], World], bounds: Bounds,
-            deadline: float | None = None) -> Exploration:
+            deadline: float | None = None, collect_all: bool = False,
+            absent: frozenset[str] = frozenset(),
+            on_step: Callable[[int, Sequence[Action]], None] | None = None) -> Exploration:
     """Explore breadth first; stop at the first counterexample, the depth bound or the deadline.
 
     Every transition out of every reached state is replayed on every target and
@@ -175,30 +182,49 @@ def explore(machine: Machine, make_world: Callable[[], World], bounds: Bounds,
     queue: deque[list[Action]] = deque([start])
     while queue:
         if deadline is not None and time.perf_counter() > deadline:
+            result.completed = False
             break
         path = queue.popleft()
         if len(path) - len(start) >= bounds.depth:
             continue
         for action in alphabet(machine, path, bounds):
+            if action.op.partition("@")[0] in absent:
+                continue
             candidate = path + [action]
             result.transitions += 1
-            world, diffs = replay(make_world, candidate)
+            if on_step is not None:
+                on_step(result.transitions, candidate)
+            try:
+                world, diffs = replay(make_world, candidate)
+            except HarnessAbort as e:
+                result.aborted = (len(candidate) - len(start), candidate[-1].describe(),
+                                  f"{type(e).__name__}: {e}" if str(e) else type(e).__name__)
+                result.completed = False
+                queue.clear()
+                break
             result.paths_replayed += 1
             result.coverage.update(world.coverage)
             result.known_used.update(world.known_used)
             result.max_depth = max(result.max_depth, len(world.steps) - len(start))
             if diffs:
                 target = next(r.target for r in world.runs if r.target.name == diffs[0].target)
-                result.counterexample = Counterexample(machine, target, world.steps,
-                                                       [d for d in diffs if d.target == target.name])
+                found = Counterexample(machine, target, world.steps,
+                                       [d for d in diffs if d.target == target.name])
                 world.close()
-                break
+                if result.counterexample is None:
+                    result.counterexample = found
+                if not collect_all:
+                    break
+                # Keep the first (so the shortest) per deviating row; do not extend a deviating path.
+                for row in found.rows or ("(harness step)",):
+                    result.counterexamples.setdefault(row, found)
+                continue
             key = fingerprint(world)
             world.close()
             if key not in seen:
                 seen.add(key)
                 queue.append(candidate)
-        if result.counterexample is not None:
+        if result.counterexample is not None and not collect_all:
             break
     result.states = len(seen)
     result.seconds = time.perf_counter() - started

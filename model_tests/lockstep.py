@@ -39,7 +39,8 @@ class KnownDifference:
     creates: str = ""
 
     def applies(self, target: str, rows: Iterable[str], action: Action | None = None) -> bool:
-        if not any(fnmatch.fnmatchcase(target, t) for t in self.targets):
+        # A target is named MODULE.ATTR by the engine and MODULE:ATTR on the command line.
+        if not any(fnmatch.fnmatchcase(target.replace(":", "."), t) for t in self.targets):
             return False
         if self.creates:
             return action is not None and action.verb == "new" and action.op == self.creates
@@ -184,7 +185,16 @@ class World:
     def _fired_since(self, marks: list[int]) -> tuple[str, ...]:
         return tuple(r for sink, mark in zip(self.fired_sinks, marks) for r in sink[mark:])
 
+    #: Wraps every step (the audit worker puts a per-step timeout here).
+    step_guard: Any = None
+
     def step(self, action: Action) -> list[Difference]:
+        if self.step_guard is not None:
+            with self.step_guard(action):
+                return self._step(action)
+        return self._step(action)
+
+    def _step(self, action: Action) -> list[Difference]:
         marks = [len(s) for s in self.fired_sinks]
         probe_marks: list[int] = []
         self.model.before_probe = lambda: probe_marks.extend(len(s) for s in self.fired_sinks)

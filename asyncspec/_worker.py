@@ -1,0 +1,97 @@
+"""The audit worker: audits one target in its own process.
+
+Protocol, kept small so that the worker could be another interpreter: the
+parent writes one JSON request on stdin (target, kind, loop, profile,
+examples, depth, seed, timeout, results, cwd). The worker appends JSON lines
+to the file named by ``results``:
+
+* ``{"event": "resolved", "kind": ...}`` once the target is imported;
+* ``{"event": "progress", "step": N, "action": ...}`` as the run goes (at most
+  a few a second);
+* ``{"event": "unauditable", "what": ...}`` when the target cannot be audited;
+* ``{"event": "done", "report": {...}}`` at the end.
+
+Nothing is read from its stdout or stderr, which a target may fill with
+anything. A step that runs past ``timeout`` seconds is interrupted; the parent
+kills a worker that reports nothing for longer.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import sys
+import time
+
+
+def main() -> int:
+    request = json.loads(sys.stdin.read())
+    os.chdir(request.get("cwd") or os.getcwd())
+    results = open(request["results"], "a", buffering=1, encoding="utf-8")
+
+    def emit(**event: object) -> None:
+        results.write(json.dumps(event, default=repr) + "\n")
+
+    _limit_memory()
+    from . import TargetError
+    from .adapters import resolve
+    from .model_tests.engine import StepTimeout
+    from .model_tests.lockstep import World
+
+    try:
+        target = resolve(request["target"], request.get("kind"), request.get("loop") or "asyncio")
+    except TargetError as e:
+        emit(event="unauditable", what=str(e))
+        return 3
+    target.loop_name = request.get("loop") or "asyncio"
+    emit(event="resolved", kind=target.kind)
+
+    timeout = float(request.get("timeout") or 10)
+    state = {"step": 0, "action": "", "emitted": 0.0}
+
+    def on_timeout(signum: int, frame: object) -> None:
+        raise StepTimeout(f"a step ran past {timeout:g}s (--timeout)")
+
+    signal.signal(signal.SIGALRM, on_timeout)
+
+    @contextlib.contextmanager
+    def guard(action: object):
+        state["action"] = action.describe()  # type: ignore[attr-defined]
+        signal.setitimer(signal.ITIMER_REAL, timeout)
+        try:
+            yield
+        finally:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+
+    World.step_guard = staticmethod(guard)
+
+    def on_step(n: int, path: list) -> None:
+        state["step"] = n
+        now = time.monotonic()
+        if now - state["emitted"] > 0.25:
+            state["emitted"] = now
+            emit(event="progress", step=n, action=path[-1].describe())
+
+    from .audit import audit_target
+
+    report = audit_target(target, request.get("profile") or "cpython", int(request.get("examples") or 0),
+                          request.get("depth"), int(request.get("seed") or 0), on_step=on_step)
+    emit(event="done", report=report)
+    results.close()
+    # Leave at once: a target may have left threads, loops or finalizers that would block an exit.
+    os._exit(0)
+
+
+def _limit_memory() -> None:
+    try:
+        import resource
+        limit = 4 * 1024 ** 3
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    except (ImportError, ValueError, OSError):
+        pass
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,187 @@
+"""Targets named on the command line, and the adapter protocol for APIs that differ from asyncio's.
+
+A TARGET is ``MODULE:ATTR``, imported with the current directory on
+``sys.path``. It may be:
+
+* a Future class, an Event class or an ensure_future-like function: the kind
+  is detected from the object (``--kind`` overrides it);
+* a factory: with ``--kind future``, a callable taking the loop and returning
+  a future (``loop.create_future`` style);
+* an :class:`Adapter` (a subclass or an instance), which maps the spec's
+  operations onto the target's API.
+
+An adapter names the operations its target does not offer in ``absent``;
+their clauses are reported *not applicable*, not as failures::
+
+    class FlagAdapter(asyncspec.Adapter):
+        kind = "event"
+        absent = frozenset({"clear"})       # mylib.Flag has no clear()
+
+        def create(self, loop):
+            return mylib.Flag()
+
+        def start_wait(self, flag):         # waiting is `await flag`
+            return flag
+
+        def call_is_set(self, flag):        # is_set is a property
+            return flag.is_set
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import inspect
+import os
+import sys
+from typing import Any, Callable
+
+from . import TargetError
+from .model_tests.engine import Target, class_target, function_target, recording_loop_class
+
+KINDS = ("future", "event", "ensure_future")
+
+
+class Adapter:
+    """Maps the spec's operations onto a target's API.
+
+    Set ``kind``. For a future or an event, define ``create(loop)`` (and,
+    for a future, optionally ``create_uninitialized()``); for ensure_future,
+    define ``function``. To reach an operation differently, define
+    ``call_<operation>(obj, *args, **kwargs)`` (for example ``call_is_set``),
+    or for a coroutine operation ``start_<operation>(obj, *args)`` returning
+    an awaitable (``start_wait``). Operations listed in ``absent`` are never
+    called; their clauses are not applicable.
+    """
+
+    kind: str = ""
+    absent: frozenset[str] = frozenset()
+    function: Callable[..., Any] | None = None
+
+    def create(self, loop: asyncio.AbstractEventLoop) -> Any:  # pragma: no cover - to override
+        raise NotImplementedError("an adapter for a future or an event defines create(loop)")
+
+    def create_uninitialized(self) -> Any:
+        return None
+
+
+def import_object(spec: str) -> Any:
+    """Import ``MODULE:ATTR`` with the current directory on sys.path."""
+    module_name, sep, attr = spec.partition(":")
+    if not sep or not module_name or not attr:
+        raise TargetError(f"expected a target as MODULE:ATTR, found {spec!r}")
+    cwd = os.getcwd()
+    if cwd not in sys.path:
+        sys.path.insert(0, cwd)
+    try:
+        module = importlib.import_module(module_name)
+    except BaseException as e:  # an import can raise anything, even SystemExit
+        raise TargetError(f"cannot import module {module_name!r} for target {spec!r}: "
+                          f"{type(e).__name__}: {e}") from None
+    obj: Any = module
+    for part in attr.split("."):
+        try:
+            obj = getattr(obj, part)
+        except AttributeError:
+            raise TargetError(f"module {module_name!r} has no attribute {attr!r} (target {spec!r})") from None
+    return obj
+
+
+def detect_kind(obj: Any) -> str | None:
+    """The kind of an object: a Future class, an Event class, or an ensure_future-like function."""
+    if isinstance(obj, Adapter) or (isinstance(obj, type) and issubclass(obj, Adapter)):
+        return obj.kind or None
+    if isinstance(obj, type):
+        if all(hasattr(obj, m) for m in ("set_result", "add_done_callback", "result")):
+            return "future"
+        if all(hasattr(obj, m) for m in ("set", "wait", "is_set")):
+            return "event"
+        return None
+    if callable(obj):
+        return "ensure_future"
+    return None
+
+
+def resolve(spec: str, kind: str | None = None, loop: str = "asyncio") -> Target:
+    """The engine's Target for a TARGET string; TargetError when it cannot be audited."""
+    obj = import_object(spec)
+    found = detect_kind(obj)
+    kind = kind or found
+    if kind is None:
+        raise TargetError(f"cannot tell what {spec!r} is: expected a Future class, an Event class, "
+                          f"an ensure_future-like function or an Adapter, found {_what(obj)}; "
+                          f"pass --kind to say")
+    if kind not in KINDS:
+        raise TargetError(f"expected a kind in {KINDS}, found {kind!r}")
+    loop_factory = resolve_loop(loop)
+    if isinstance(obj, type) and issubclass(obj, Adapter):
+        try:
+            obj = obj()
+        except BaseException as e:
+            raise TargetError(f"cannot instantiate adapter {spec!r}: {type(e).__name__}: {e}") from None
+    if isinstance(obj, Adapter):
+        return _adapter_target(spec, kind, obj, loop_factory)
+    if kind == "ensure_future":
+        if not callable(obj):
+            raise TargetError(f"expected a callable ensure_future-like target, found {_what(obj)}")
+        return function_target(spec, obj, spec, loop_factory=loop_factory)
+    if isinstance(obj, type):
+        return class_target(spec, kind, obj, spec, loop_factory=loop_factory)
+    if callable(obj) and kind == "future":
+        # A factory that takes the loop, like loop.create_future.
+        return Target(spec, kind, make=lambda lp: obj(lp), source=spec, loop_factory=loop_factory)
+    raise TargetError(f"expected a class or a factory for a {kind}, found {_what(obj)}")
+
+
+def _adapter_target(spec: str, kind: str, adapter: Adapter, loop_factory: Any) -> Target:
+    made_uninitialized = adapter.create_uninitialized
+    uninitialized = None
+    if type(adapter).create_uninitialized is not Adapter.create_uninitialized:
+        uninitialized = made_uninitialized
+    return Target(
+        spec, kind,
+        make=None if kind == "ensure_future" else adapter.create,
+        make_uninitialized=uninitialized,
+        function=adapter.function if kind == "ensure_future" else None,
+        absent=frozenset(adapter.absent), adapter=adapter, loop_factory=loop_factory, source=spec,
+    )
+
+
+def _what(obj: Any) -> str:
+    if inspect.isclass(obj):
+        return f"class {obj.__module__}.{obj.__qualname__}"
+    return f"{type(obj).__name__} {obj!r}"[:120]
+
+
+def resolve_loop(loop: str) -> Any:
+    """A loop factory for ``--loop``: asyncio's (None), uvloop's, or MODULE:ATTR."""
+    if loop in ("asyncio", "", None):
+        return None
+    if loop == "uvloop":
+        try:
+            import uvloop
+        except ImportError:
+            raise TargetError("--loop uvloop needs the uvloop package: pip install uvloop") from None
+        return recording_loop_class(uvloop.Loop)
+    factory = import_object(loop)
+    if isinstance(factory, type) and issubclass(factory, asyncio.AbstractEventLoop):
+        return recording_loop_class(factory)
+    if callable(factory):
+        return _instrumented_factory(factory, loop)
+    raise TargetError(f"expected --loop asyncio, uvloop or MODULE:ATTR naming a loop class or "
+                      f"factory, found {loop!r}")
+
+
+def _instrumented_factory(factory: Callable[[], Any], name: str) -> Callable[[], Any]:
+    """Wrap a loop factory's loops so that they report calls, when the loop is not a class we can subclass."""
+    def make() -> Any:
+        loop = factory()
+        if not isinstance(loop, asyncio.AbstractEventLoop):
+            raise TargetError(f"--loop {name} returned {type(loop).__name__}, not an event loop")
+        cls = recording_loop_class(type(loop))
+        try:
+            loop.__class__ = cls
+        except TypeError:
+            pass  # a C loop type: calls are not recorded, everything else is still compared
+        return loop
+    return make

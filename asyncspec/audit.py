@@ -1,0 +1,308 @@
+"""``asyncspec audit``: check implementations clause by clause, each in its own worker process.
+
+The parent resolves nothing itself: each TARGET goes to a worker
+(``python -m asyncspec._worker``), which imports it, runs the lockstep engine
+against the model (exhaustive exploration, collecting the shortest
+counterexample of every deviating row, then random sequences), and reports
+one JSON object per clause. A worker that hangs is killed; one that dies is
+reported with the last step it announced. The other targets' results are
+never lost.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Sequence
+
+from . import __version__
+from .spec import PROFILES
+
+#: The built-in default set: our implementation and the standard library.
+DEFAULT_TARGETS: tuple[str, ...] = (
+    "asyncspec.impl:Future", "asyncio:Future", "asyncio.futures:_PyFuture",
+    "asyncspec.impl:Event", "asyncio:Event",
+    "asyncspec.impl:ensure_future", "asyncio:ensure_future",
+)
+DEFAULT_EXAMPLES = 20
+STATUSES = ("pass", "deviation", "not-applicable", "error")
+
+
+# -- in the worker: one target's report ----------------------------------------------
+
+def audit_target(target: Any, profile: str, examples: int, depth: int | None, seed: int,
+                 on_step: Any = None) -> dict:
+    """Audit one resolved target; return its report (JSON-ready)."""
+    from .model_tests.check import Coverage, _run_hypothesis
+    from .model_tests.explore import DEFAULT_BOUNDS, Bounds, explore
+    from .model_tests.lockstep import KNOWN_DIFFERENCES, World
+    from .model_tests.stateful import COVERAGE, EXAMPLES, Deviation, lockstep_machine
+    from .model_tests.targets import _spec, model_for
+
+    started = time.perf_counter()
+    kind = target.kind
+    machine = _spec(profile)[kind]
+
+    def make_world() -> World:
+        model, sinks = model_for(kind, profile)
+        return World(machine, [model, target], known=KNOWN_DIFFERENCES, fired_sinks=sinks)
+
+    bounds = DEFAULT_BOUNDS[kind]
+    if depth is not None:
+        bounds = Bounds(depth=depth, tasks=bounds.tasks)
+    if target.make_uninitialized is None:
+        bounds = Bounds(depth=bounds.depth, tasks=bounds.tasks, uninitialized=False)
+    exploration = explore(machine, make_world, bounds, collect_all=True, absent=target.absent,
+                          on_step=on_step)
+    rows: Counter = Counter(exploration.coverage)
+    counterexamples = dict(exploration.counterexamples)
+    random_examples = 0
+    aborted = exploration.aborted
+    if not counterexamples and aborted is None and examples > 0:
+        label = f"audit:{target.name}"
+        machine_cls = lockstep_machine(kind, lambda: [target], profile, KNOWN_DIFFERENCES, name=label)
+        try:
+            _run_hypothesis(machine_cls, examples, seed)
+        except Deviation as e:
+            for row in e.counterexample.rows or ("(harness step)",):
+                counterexamples.setdefault(row, e.counterexample)
+        except KeyboardInterrupt as e:  # a HarnessAbort: the target broke the run
+            aborted = (0, "a random sequence", f"{type(e).__name__}: {e}")
+        random_examples = EXAMPLES.pop(label, 0)
+        rows.update(COVERAGE.pop(label, Counter()))
+    coverage = Coverage(machine, rows)
+    clauses = clause_statuses(machine, target, coverage, counterexamples, aborted, profile)
+    summary = Counter(c["status"] for c in clauses)
+    return {
+        "target": target.name, "kind": kind, "loop": getattr(target, "loop_name", "asyncio"),
+        "summary": {
+            **{s: summary.get(s, 0) for s in STATUSES},
+            "clauses": len(clauses), "states": exploration.states,
+            "transitions": exploration.transitions, "max_depth": exploration.max_depth,
+            "examples": random_examples, "seconds": round(time.perf_counter() - started, 2),
+            "rows_exercised": len(machine.all_rows) - len(coverage.missing_rows),
+            "rows": len(machine.all_rows),
+        },
+        "known_differences": dict(sorted(exploration.known_used.items())),
+        "rows": {r.id: ("deviation" if r.id in counterexamples else
+                        "pass" if coverage.rows.get(r.id) else "not-exercised") for r in machine.all_rows},
+        "error": None if aborted is None else {"step": aborted[0], "action": aborted[1], "what": aborted[2]},
+        "clauses": clauses,
+    }
+
+
+def clause_statuses(machine: Any, target: Any, coverage: Any, counterexamples: dict, aborted: Any,
+                    profile: str) -> list[dict]:
+    evidence = {c: e for e in PROFILES[profile]["evidence"] for c in e.get("clauses", ())}
+    out = []
+    for clause in machine.clauses:
+        rows = machine.formalized_by(clause.id)
+        applicable = [r for r in rows if r.trigger not in target.absent
+                      and not (r.source == "<uninitialized>" and target.make_uninitialized is None)]
+        entry: dict[str, Any] = {"id": clause.id, "source": clause.source, "quote": clause.quote,
+                                 "rows": [r.id for r in rows]}
+        found = next((counterexamples[r.id] for r in applicable if r.id in counterexamples), None)
+        if found is None:
+            found = next((ce for ce in counterexamples.values()
+                          if clause.id in {cid for cid, _ in ce.clauses()}), None)
+        if not applicable:
+            entry["status"] = "not-applicable"
+            entry["why"] = "the target does not offer " + ", ".join(
+                sorted({r.trigger for r in rows if r.trigger in target.absent}) or ["an uninitialized object"])
+        elif found is not None:
+            entry["status"] = "deviation"
+            entry["counterexample"] = counterexample_json(found)
+            if clause.id in evidence:
+                entry["evidence"] = evidence[clause.id]
+        elif any(coverage.rows.get(r.id) for r in applicable):
+            entry["status"] = "pass"
+        else:
+            entry["status"] = "error"
+            entry["error"] = ({"step": aborted[0], "action": aborted[1], "what": aborted[2]} if aborted
+                              else {"what": "not exercised within the budget (raise --depth or --examples)"})
+        out.append(entry)
+    return out
+
+
+def counterexample_json(ce: Any) -> dict:
+    d = ce.differences[0]
+    return {
+        "text": ce.text(), "script": ce.script(), "aspect": d.aspect,
+        "expected": _jsonable(d.expected), "observed": _jsonable(d.observed),
+        "path": [{"action": s.action.describe(), "rows": list(s.rows)} for s in ce.steps],
+        "rows": list(ce.rows), "clauses": [cid for cid, _ in ce.clauses()],
+    }
+
+
+def _jsonable(value: Any) -> Any:
+    return json.loads(json.dumps(value, default=repr))
+
+
+# -- in the parent: workers, progress, the report ------------------------------------
+
+@dataclass
+class Job:
+    spec: str
+    kind: str | None
+    results: Path
+    report: dict | None = None
+    unauditable: str = ""
+    progress: int = 0
+    done: bool = False
+
+
+def _run_worker(job: Job, args: Any, stall: float) -> None:
+    request = {
+        "target": job.spec, "kind": job.kind, "loop": args.loop, "profile": args.profile,
+        "examples": DEFAULT_EXAMPLES if args.examples is None else args.examples,
+        "depth": args.depth, "seed": args.seed, "timeout": args.timeout, "results": str(job.results),
+        "cwd": os.getcwd(),
+    }
+    log = job.results.with_suffix(".out")
+    with open(log, "wb") as out:
+        proc = subprocess.Popen([sys.executable, "-m", "asyncspec._worker"], stdin=subprocess.PIPE,
+                                stdout=out, stderr=subprocess.STDOUT, cwd=os.getcwd())
+        assert proc.stdin is not None
+        proc.stdin.write(json.dumps(request).encode())
+        proc.stdin.close()
+        last_size, last_change = -1, time.monotonic()
+        while proc.poll() is None:
+            time.sleep(0.1)
+            size = job.results.stat().st_size if job.results.exists() else 0
+            if size != last_size:
+                last_size, last_change = size, time.monotonic()
+                job.progress = _last_progress(job.results)
+            elif time.monotonic() - last_change > stall:
+                proc.kill()
+                proc.wait()
+                break
+    events = _read_events(job.results)
+    for e in events:
+        if e.get("event") == "unauditable":
+            job.unauditable = e["what"]
+        elif e.get("event") == "done":
+            job.report = e["report"]
+    if job.report is None and not job.unauditable:
+        job.report = _died(job, events, proc.returncode, stall)
+    job.done = True
+
+
+def _read_events(path: Path) -> list[dict]:
+    if not path.exists():
+        return []
+    events = []
+    for line in path.read_text(errors="replace").splitlines():
+        try:
+            events.append(json.loads(line))
+        except ValueError:
+            continue
+    return events
+
+
+def _last_progress(path: Path) -> int:
+    for e in reversed(_read_events(path)):
+        if e.get("event") == "progress":
+            return int(e.get("step", 0))
+    return 0
+
+
+def _died(job: Job, events: list[dict], code: int | None, stall: float) -> dict:
+    """The report of a worker that never finished: every clause an error, saying why and where."""
+    import signal
+    progress = [e for e in events if e.get("event") == "progress"]
+    last = progress[-1] if progress else {"step": 0, "action": "(before the first step)"}
+    if code is not None and code < 0:
+        try:
+            what = f"the worker process died of signal {signal.Signals(-code).name}"
+        except ValueError:
+            what = f"the worker process died of signal {-code}"
+    elif code == -9 or code is None:
+        what = f"hung: no progress for {stall:.0f}s, the worker was killed"
+    else:
+        what = f"the worker process exited with status {code} before finishing"
+    if code == -signal.SIGKILL:
+        what = f"hung: no progress for {stall:.0f}s, the worker was killed"
+    kind = next((e.get("kind") for e in events if e.get("event") == "resolved"), job.kind or "future")
+    from .model_tests.targets import _spec
+    machine = _spec("cpython")[kind]
+    error = {"step": last.get("step"), "action": last.get("action"), "what": what}
+    clauses = [{"id": c.id, "source": c.source, "quote": c.quote, "status": "error", "error": error}
+               for c in machine.clauses]
+    return {"target": job.spec, "kind": kind, "loop": "asyncio",
+            "summary": {**{s: 0 for s in STATUSES}, "error": len(clauses), "clauses": len(clauses)},
+            "known_differences": {}, "error": error, "clauses": clauses}
+
+
+def _progress_bar(jobs: Sequence[Job], started: float, stream: Any) -> None:
+    done = sum(j.done for j in jobs)
+    steps = sum(j.progress for j in jobs)
+    width = 30
+    filled = int(width * done / len(jobs))
+    stream.write(f"\raudit [{'#' * filled}{'.' * (width - filled)}] {done}/{len(jobs)} targets, "
+                 f"{steps} transitions, {time.monotonic() - started:.0f}s ")
+    stream.flush()
+
+
+def run_audit(args: Any) -> int:
+    from .cli import UsageError
+    from .report import render
+
+    if args.timeout <= 0:
+        raise UsageError(f"expected --timeout SECONDS above 0, found {args.timeout}")
+    if args.out is not None and args.out.parent and not args.out.parent.exists():
+        raise UsageError(f"expected --out in an existing folder, found no folder {str(args.out.parent)!r}")
+    specs = list(args.targets) or list(DEFAULT_TARGETS)
+    jobs_n = args.jobs or os.cpu_count() or 1
+    started = time.monotonic()
+    stall = max(3 * args.timeout, 15.0)
+    with tempfile.TemporaryDirectory(prefix="asyncspec-audit-") as tmp:
+        jobs = [Job(s, args.kind, Path(tmp) / f"target{i}.jsonl") for i, s in enumerate(specs)]
+        pending = list(jobs)
+        running: list[threading.Thread] = []
+        show = sys.stderr.isatty() and args.report_format == "text" and args.out is None or \
+            (sys.stderr.isatty() and args.out is not None)
+        while pending or running:
+            running = [t for t in running if t.is_alive()]
+            while pending and len(running) < jobs_n:
+                job = pending.pop(0)
+                thread = threading.Thread(target=_run_worker, args=(job, args, stall), daemon=True)
+                thread.start()
+                running.append(thread)
+            if show:
+                _progress_bar(jobs, started, sys.stderr)
+            time.sleep(0.2)
+        if show:
+            _progress_bar(jobs, started, sys.stderr)
+            sys.stderr.write("\n")
+    elapsed = time.monotonic() - started
+    for job in jobs:
+        if job.unauditable:
+            print(f"asyncspec audit: error: {job.unauditable}", file=sys.stderr)
+    reports = [j.report for j in jobs if j.report is not None]
+    document = {
+        "asyncspec": __version__, "profile": args.profile, "python": sys.version.split()[0],
+        "seed": args.seed, "loop": args.loop, "seconds": round(elapsed, 2), "targets": reports,
+        "unauditable": [{"target": j.spec, "error": j.unauditable} for j in jobs if j.unauditable],
+    }
+    if args.diagrams is not None:
+        from . import diagrams
+        diagrams.write(args.diagrams)
+    text = render(document, args.report_format)
+    if args.out is not None:
+        args.out.write_text(text)
+        print(f"asyncspec audit: wrote the {args.report_format} report to {args.out}", file=sys.stderr)
+    else:
+        sys.stdout.write(text)
+    if any(j.unauditable for j in jobs):
+        return 2
+    if any(r["summary"]["deviation"] or r["summary"]["error"] for r in reports):
+        return 1
+    return 0

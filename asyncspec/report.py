@@ -1,0 +1,264 @@
+"""Rendering an audit: text, JSON, markdown, HTML and JUnit.
+
+The JSON document is the source for every other format. Its schema (stable;
+new keys may be added, none removed or renamed):
+
+    {"asyncspec": VERSION, "profile": "cpython"|"seed", "python": "3.11.7", "seed": 0,
+     "loop": "asyncio", "seconds": 12.3,
+     "targets": [{"target": "MODULE:ATTR", "kind": "future"|"event"|"ensure_future",
+                  "loop": "asyncio",
+                  "summary": {"pass": n, "deviation": n, "not-applicable": n, "error": n,
+                              "clauses": n, "states": n, "transitions": n, "max_depth": n,
+                              "examples": n, "seconds": s, "rows_exercised": n, "rows": n},
+                  "known_differences": {"D-...": count},
+                  "error": null | {"step": n, "action": "...", "what": "..."},
+                  "rows": {"ROW-ID": "pass"|"deviation"|"not-exercised"},
+                  "clauses": [{"id": "F-...", "status": "pass"|"deviation"|"not-applicable"|"error",
+                               "source": "seed"|"cpython-docs"|..., "quote": "...",
+                               "counterexample"?: {"text", "script", "aspect", "expected",
+                                                   "observed", "path": [{"action", "rows"}],
+                                                   "rows", "clauses"},
+                               "evidence"?: {...}, "why"?: "...", "error"?: {...}}]}],
+     "unauditable": [{"target": "...", "error": "..."}]}
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+from collections import OrderedDict
+from typing import Any, Iterable
+from xml.sax.saxutils import escape, quoteattr
+
+MARK = {"pass": "\u2713", "deviation": "\u2717", "not-applicable": "\u2013", "error": "!"}
+MD_MARK = {"pass": "\u2705", "deviation": "\u274c", "not-applicable": "\u2796", "error": "\u26a0\ufe0f"}
+COLOUR = {"pass": "#1a7f37", "deviation": "#cf222e", "not-exercised": "#8c959f"}
+
+
+def render(document: dict, fmt: str) -> str:
+    return {"text": text, "json": as_json, "markdown": markdown, "html": page, "junit": junit}[fmt](document)
+
+
+def as_json(document: dict) -> str:
+    return json.dumps(document, indent=2, sort_keys=False, default=repr) + "\n"
+
+
+def _by_kind(document: dict) -> "OrderedDict[str, list[dict]]":
+    groups: OrderedDict[str, list[dict]] = OrderedDict()
+    for t in document["targets"]:
+        groups.setdefault(t["kind"], []).append(t)
+    return groups
+
+
+def matrix_rows(targets: list[dict]) -> list[tuple[str, list[str]]]:
+    """Clauses against targets: one row per clause, one status per target."""
+    ids = [c["id"] for c in targets[0]["clauses"]]
+    by_target = [{c["id"]: c["status"] for c in t["clauses"]} for t in targets]
+    return [(cid, [m.get(cid, "error") for m in by_target]) for cid in ids]
+
+
+def _header(document: dict) -> str:
+    n = len(document["targets"]) + len(document.get("unauditable", []))
+    return (f"asyncspec audit: profile {document['profile']}, Python {document['python']}, "
+            f"seed {document['seed']}, {n} target(s) in {document['seconds']:.1f}s")
+
+
+def text(document: dict) -> str:
+    out = [_header(document), ""]
+    for kind, targets in _by_kind(document).items():
+        names = [t["target"] for t in targets]
+        width = max(len(c["id"]) for c in targets[0]["clauses"]) + 2
+        out.append(f"Compliance matrix: {kind} ({len(targets[0]['clauses'])} clauses; "
+                   f"{MARK['pass']} pass, {MARK['deviation']} deviation, {MARK['not-applicable']} not "
+                   f"applicable, {MARK['error']} error)")
+        for i, name in enumerate(names):
+            out.append(" " * width + "\u2502 " * i + "\u250c " + name)
+        for cid, statuses in matrix_rows(targets):
+            out.append(cid.ljust(width) + " ".join(MARK[s] for s in statuses))
+        out.append("")
+    out.append(f"{'target':<34} {'kind':<14} {'pass':>4} {'dev':>4} {'n/a':>4} {'err':>4} "
+               f"{'states':>7} {'trans.':>7} {'ex.':>4} {'secs':>6}")
+    for t in document["targets"]:
+        s = t["summary"]
+        out.append(f"{t['target']:<34} {t['kind']:<14} {s['pass']:>4} {s['deviation']:>4} "
+                   f"{s['not-applicable']:>4} {s['error']:>4} {s.get('states', 0):>7} "
+                   f"{s.get('transitions', 0):>7} {s.get('examples', 0):>4} {s.get('seconds', 0):>6.1f}")
+    for u in document.get("unauditable", []):
+        out.append(f"{u['target']:<34} cannot be audited: {u['error']}")
+    known = [(t["target"], t["known_differences"]) for t in document["targets"] if t.get("known_differences")]
+    if known:
+        out += ["", "Known differences, declared with their evidence and normalised:"]
+        for name, diffs in known:
+            out.append(f"  {name}: " + ", ".join(sorted(diffs)))
+    for t in document["targets"]:
+        if t.get("error"):
+            e = t["error"]
+            out += ["", f"ERROR {t['target']}: {e['what']} (at step {e.get('step')}: {e.get('action')})"]
+        shown: set[str] = set()
+        for c in t["clauses"]:
+            ce = c.get("counterexample")
+            if c["status"] != "deviation" or ce is None or ce["text"] in shown:
+                continue
+            shown.add(ce["text"])
+            same = [d["id"] for d in t["clauses"] if d.get("counterexample", {}).get("text") == ce["text"]]
+            out += ["", f"DEVIATION {t['target']}: {', '.join(same)}"]
+            if c.get("evidence"):
+                ev = c["evidence"]
+                out.append(f"  evidence: {ev['why']} ({ev['cite']}); deviating: {ev['deviates']}")
+            out.append("  " + ce["text"].replace("\n", "\n  "))
+    return "\n".join(out) + "\n"
+
+
+def markdown(document: dict) -> str:
+    out = [f"## {_header(document)}", ""]
+    for kind, targets in _by_kind(document).items():
+        out.append(f"### {kind}")
+        out.append("")
+        out.append("| clause | " + " | ".join(f"`{t['target']}`" for t in targets) + " |")
+        out.append("|---|" + "---|" * len(targets))
+        for cid, statuses in matrix_rows(targets):
+            out.append(f"| {cid} | " + " | ".join(MD_MARK[s] for s in statuses) + " |")
+        out.append("")
+    out.append("| target | kind | pass | deviation | n/a | error |")
+    out.append("|---|---|---:|---:|---:|---:|")
+    for t in document["targets"]:
+        s = t["summary"]
+        out.append(f"| `{t['target']}` | {t['kind']} | {s['pass']} | {s['deviation']} | "
+                   f"{s['not-applicable']} | {s['error']} |")
+    for t in document["targets"]:
+        for c in t["clauses"]:
+            if c["status"] == "deviation" and c.get("counterexample"):
+                out += ["", f"<details><summary>{t['target']}: {c['id']}</summary>", "", "```",
+                        c["counterexample"]["text"], "```", "</details>"]
+    return "\n".join(out) + "\n"
+
+
+def junit(document: dict) -> str:
+    out = ['<?xml version="1.0" encoding="UTF-8"?>', '<testsuites name="asyncspec audit">']
+    for t in document["targets"]:
+        s = t["summary"]
+        out.append(f'  <testsuite name={quoteattr(t["target"])} tests="{len(t["clauses"])}" '
+                   f'failures="{s["deviation"]}" errors="{s["error"]}" skipped="{s["not-applicable"]}" '
+                   f'time="{s.get("seconds", 0)}">')
+        for c in t["clauses"]:
+            name = quoteattr(f"{c['id']}: {c['quote'][:80]}")
+            out.append(f'    <testcase classname={quoteattr(t["target"])} name={name}>')
+            if c["status"] == "deviation":
+                ce = c.get("counterexample") or {}
+                out.append(f'      <failure message={quoteattr("deviates from " + c["id"])}>'
+                           f'{escape(ce.get("text", ""))}</failure>')
+            elif c["status"] == "error":
+                e = c.get("error") or {}
+                out.append(f'      <error message={quoteattr(e.get("what", "error"))}>'
+                           f'{escape(json.dumps(e, default=repr))}</error>')
+            elif c["status"] == "not-applicable":
+                out.append(f'      <skipped message={quoteattr(c.get("why", "not applicable"))}/>')
+            out.append("    </testcase>")
+        out.append("  </testsuite>")
+    for u in document.get("unauditable", []):
+        out.append(f'  <testsuite name={quoteattr(u["target"])} tests="1" failures="0" errors="1">')
+        out.append(f'    <testcase classname={quoteattr(u["target"])} name="audit">'
+                   f'<error message={quoteattr(u["error"])}/></testcase>')
+        out.append("  </testsuite>")
+    out.append("</testsuites>")
+    return "\n".join(out) + "\n"
+
+
+# -- HTML --------------------------------------------------------------------------
+
+_STYLE = """
+body{font:14px/1.4 system-ui,sans-serif;margin:2em;color:#1f2328}
+table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #d0d7de;padding:2px 8px}
+th{background:#f6f8fa}td.pass{background:#dafbe1}td.deviation{background:#ffebe9}
+td.not-applicable{background:#f6f8fa;color:#57606a}td.error{background:#fff8c5}
+pre{background:#f6f8fa;padding:1em;overflow:auto}.legend span{margin-right:1em}
+svg{max-width:100%;height:auto}
+"""
+
+
+def page(document: dict) -> str:
+    out = ["<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
+           f"<title>{html.escape(_header(document))}</title><style>{_STYLE}</style></head><body>",
+           f"<h1>asyncspec audit</h1><p>{html.escape(_header(document))}</p>",
+           '<p class="legend"><span style="color:#1a7f37">&#9632; passed</span>'
+           '<span style="color:#cf222e">&#9632; deviated</span>'
+           '<span style="color:#8c959f">&#9632; not exercised</span></p>']
+    for kind, targets in _by_kind(document).items():
+        out.append(f"<h2>Compliance matrix: {html.escape(kind)}</h2><table><tr><th>clause</th>")
+        out += [f"<th>{html.escape(t['target'])}</th>" for t in targets]
+        out.append("</tr>")
+        quotes = {c["id"]: c["quote"] for c in targets[0]["clauses"]}
+        for cid, statuses in matrix_rows(targets):
+            out.append(f'<tr><td title="{html.escape(quotes[cid])}">{html.escape(cid)}</td>')
+            out += [f'<td class="{s}">{MARK[s]} {s}</td>' for s in statuses]
+            out.append("</tr>")
+        out.append("</table>")
+    for t in document["targets"]:
+        out.append(f"<h2>{html.escape(t['target'])} ({html.escape(t['kind'])})</h2>")
+        s = t["summary"]
+        out.append(f"<p>{s['pass']} pass, {s['deviation']} deviation, {s['not-applicable']} not "
+                   f"applicable, {s['error']} error; {s.get('states', 0)} states, "
+                   f"{s.get('transitions', 0)} transitions, {s.get('examples', 0)} random examples.</p>")
+        if t.get("error"):
+            e = t["error"]
+            out.append(f"<p><b>Error</b> at step {e.get('step')} ({html.escape(str(e.get('action')))}): "
+                       f"{html.escape(e['what'])}</p>")
+        out.append(target_diagram(t))
+        for c in t["clauses"]:
+            ce = c.get("counterexample")
+            if c["status"] == "deviation" and ce:
+                out.append(f"<h3>{html.escape(c['id'])}: deviation</h3>"
+                           f"<blockquote>{html.escape(c['quote'])}</blockquote>"
+                           f"<pre>{html.escape(ce['text'])}</pre>")
+    out.append("</body></html>")
+    return "\n".join(out) + "\n"
+
+
+def target_diagram(t: dict) -> str:
+    """The target's state diagram: every transition coloured by its result, the counterexample bold."""
+    try:
+        from .diagrams import _build
+        rows = t.get("rows") or {}
+        highlight: set[str] = set()
+        for c in t["clauses"]:
+            ce = c.get("counterexample")
+            if ce:
+                highlight |= {r for step in ce["path"] for r in step["rows"]}
+                break
+
+        def style(row_id: str) -> str:
+            return COLOUR.get(rows.get(row_id, "not-exercised"), COLOUR["not-exercised"])
+        d = _build.build(t["kind"])
+        svg = _build.render_svg(_build.dot_source(d, style=style, highlight=highlight)).decode()
+        svg = colour_internal_rows(svg, d, rows, highlight)
+        return svg[svg.index("<svg"):]
+    except Exception as e:  # a diagram is a nicety; the report stands without it
+        return f"<p>(diagram unavailable: {html.escape(str(e))})</p>"
+
+
+def colour_internal_rows(svg: str, d: Any, rows: dict, highlight: Iterable[str]) -> str:
+    """Colour the lines of each state's box by the result of the row they show."""
+    from .diagrams._build import label
+    highlight = set(highlight)
+    labels: dict[str, dict[str, str]] = {}
+    for r, versions in d.rows:
+        if r.dest is None:
+            status = rows.get(r.id, "not-exercised")
+            labels.setdefault(r.source, {})[html.escape(label(r, versions), quote=False)] = \
+                (COLOUR.get(status, COLOUR["not-exercised"]), r.id in highlight)
+
+    def per_node(match: re.Match) -> str:
+        block = match.group(0)
+        title = re.search(r"<title>(.*?)</title>", block)
+        table = labels.get(title.group(1) if title else "", {})
+
+        def per_text(m: re.Match) -> str:
+            found = table.get(m.group(2))
+            if not found:
+                return m.group(0)
+            colour, bold = found
+            extra = ' font-weight="bold"' if bold else ""
+            return f'{m.group(1)} fill="{colour}"{extra}>{m.group(2)}</text>'
+        return re.sub(r"(<text[^>]*?)>([^<]*)</text>", per_text, block)
+    return re.sub(r'<g id="node\d+" class="node">.*?</g>', per_node, svg, flags=re.S)
