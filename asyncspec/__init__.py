@@ -10,9 +10,16 @@ from __future__ import annotations
 
 from .spec import AsyncSpecError, InvalidSpec
 
-__all__ = ["AsyncSpecError", "InvalidSpec", "TargetError", "__version__"]
+__all__ = ["Adapter", "AsyncSpecError", "InvalidSpec", "TargetError", "__version__"]
 __version__ = "0.1.0"
 
 
 class TargetError(AsyncSpecError):
     """A target named for an audit cannot be imported or is not of an auditable kind."""
+
+
+def __getattr__(name: str):  # the adapter protocol, without importing the engine eagerly
+    if name == "Adapter":
+        from .adapters import Adapter
+        return Adapter
+    raise AttributeError(f"module 'asyncspec' has no attribute {name!r}")

@@ -7,7 +7,8 @@ to the file named by ``results``:
 
 * ``{"event": "resolved", "kind": ...}`` once the target is imported;
 * ``{"event": "progress", "step": N, "action": ...}`` as the run goes (at most
-  a few a second);
+  a few a second; the step about to run is also kept, overwritten, in
+  ``<results>.step`` as ``N<TAB>action``);
 * ``{"event": "unauditable", "what": ...}`` when the target cannot be audited;
 * ``{"event": "done", "report": {...}}`` at the end.
 
@@ -56,9 +57,17 @@ def main() -> int:
 
     signal.signal(signal.SIGALRM, on_timeout)
 
+    heartbeat = open(request["results"] + ".step", "w", encoding="utf-8")
+
     @contextlib.contextmanager
     def guard(action: object):
+        # The step about to run, overwritten each time: what the parent reports if we die in it,
+        # and, by its modification time, the sign of life it watches.
         state["action"] = action.describe()  # type: ignore[attr-defined]
+        heartbeat.seek(0)
+        heartbeat.write(f"{state['step']}\t{state['action']}")
+        heartbeat.truncate()
+        heartbeat.flush()
         signal.setitimer(signal.ITIMER_REAL, timeout)
         try:
             yield

@@ -157,6 +157,7 @@ class Job:
     unauditable: str = ""
     progress: int = 0
     done: bool = False
+    killed: bool = False
 
 
 def _run_worker(job: Job, args: Any, stall: float) -> None:
@@ -174,13 +175,15 @@ def _run_worker(job: Job, args: Any, stall: float) -> None:
         proc.stdin.write(json.dumps(request).encode())
         proc.stdin.close()
         last_size, last_change = -1, time.monotonic()
+        heartbeat = Path(str(job.results) + ".step")
         while proc.poll() is None:
             time.sleep(0.1)
-            size = job.results.stat().st_size if job.results.exists() else 0
+            size = heartbeat.stat().st_mtime_ns if heartbeat.exists() else 0
             if size != last_size:
                 last_size, last_change = size, time.monotonic()
                 job.progress = _last_progress(job.results)
             elif time.monotonic() - last_change > stall:
+                job.killed = True
                 proc.kill()
                 proc.wait()
                 break
@@ -208,28 +211,32 @@ def _read_events(path: Path) -> list[dict]:
 
 
 def _last_progress(path: Path) -> int:
-    for e in reversed(_read_events(path)):
-        if e.get("event") == "progress":
-            return int(e.get("step", 0))
-    return 0
+    heartbeat = Path(str(path) + ".step")
+    try:
+        step = heartbeat.read_text(errors="replace").partition("\t")[0]
+    except OSError:
+        return 0
+    return int(step) if step.isdigit() else 0
 
 
 def _died(job: Job, events: list[dict], code: int | None, stall: float) -> dict:
     """The report of a worker that never finished: every clause an error, saying why and where."""
     import signal
-    progress = [e for e in events if e.get("event") == "progress"]
-    last = progress[-1] if progress else {"step": 0, "action": "(before the first step)"}
-    if code is not None and code < 0:
+    last = {"step": 0, "action": "(before the first step)"}
+    heartbeat = Path(str(job.results) + ".step")
+    if heartbeat.exists():
+        step, _, action = heartbeat.read_text(errors="replace").partition("\t")
+        if step.isdigit():
+            last = {"step": int(step), "action": action}
+    if job.killed:
+        what = f"hung: no progress for {stall:.0f}s, so the worker was killed"
+    elif code is not None and code < 0:
         try:
             what = f"the worker process died of signal {signal.Signals(-code).name}"
         except ValueError:
             what = f"the worker process died of signal {-code}"
-    elif code == -9 or code is None:
-        what = f"hung: no progress for {stall:.0f}s, the worker was killed"
     else:
         what = f"the worker process exited with status {code} before finishing"
-    if code == -signal.SIGKILL:
-        what = f"hung: no progress for {stall:.0f}s, the worker was killed"
     kind = next((e.get("kind") for e in events if e.get("event") == "resolved"), job.kind or "future")
     from .model_tests.targets import _spec
     machine = _spec("cpython")[kind]

@@ -47,6 +47,26 @@ def _positive(text: str) -> int:
     return value
 
 
+def _count(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, found {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a number of at least 0, found {value}")
+    return value
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds, found {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds above 0, found {text!r}")
+    return value
+
+
 def _seed(text: str) -> int:
     try:
         return int(text)
@@ -73,7 +93,8 @@ def parser() -> argparse.ArgumentParser:
     c.add_argument("--spec", action="store_true",
                    help="print the traceability matrix (seed sentence -> clauses -> rows); exit 1 on a gap")
     c.add_argument("--machine", choices=("future", "event", "ensure_future"), action="append")
-    c.add_argument("--examples", type=_positive, default=None, metavar="N")
+    c.add_argument("--examples", type=_count, default=None, metavar="N",
+                   help="random sequences per machine (0: exhaustive only)")
     c.add_argument("--depth", type=_positive, default=None, metavar="N")
     c.add_argument("--seed", type=_seed, default=0, metavar="N")
     c.add_argument("--profile", choices=sorted(PROFILES), default="cpython")
@@ -87,11 +108,14 @@ def parser() -> argparse.ArgumentParser:
     a.add_argument("--format", dest="report_format", default="text",
                    choices=("text", "json", "markdown", "html", "junit"))
     a.add_argument("--out", type=Path, default=None, metavar="PATH")
-    a.add_argument("--examples", type=_positive, default=None, metavar="N")
+    a.add_argument("--examples", type=_count, default=None, metavar="N",
+                   help="random sequences per target after the exhaustive run (0: none)")
     a.add_argument("--depth", type=_positive, default=None, metavar="N")
     a.add_argument("--seed", type=_seed, default=0, metavar="N")
-    a.add_argument("--timeout", type=float, default=10.0, metavar="SECONDS")
-    a.add_argument("--jobs", type=_positive, default=1, metavar="N")
+    a.add_argument("--timeout", type=_seconds, default=10.0, metavar="SECONDS",
+                   help="the most one step may take (default 10)")
+    a.add_argument("--jobs", type=_positive, default=None, metavar="N",
+                   help="targets audited at once, each in its own process (default: one per core)")
     a.add_argument("--diagrams", type=Path, nargs="?", const=Path("diagrams"), default=None,
                    metavar="DIR", help="also write the state diagrams (default folder: diagrams/)")
     return p

@@ -348,16 +348,12 @@ class Run:
         return self._closed_loop
 
     def close(self) -> None:
+        """Close the loops without running them: what is still scheduled is the target's code,
+        and it runs only inside a step, where a timeout guards it."""
         self.recording = False
         for loop in (self.loop, self._other_loop):
             if loop is None or loop.is_closed():
                 continue
-            try:
-                for task in asyncio.all_tasks(loop):
-                    task.cancel()
-                self._drain(loop, rounds=3)
-            except BaseException:
-                pass
             loop.close()
         self.objects.clear()
         self.keep.clear()
@@ -402,6 +398,8 @@ class Run:
             text = text.replace(f"<{cls.__name__} ", "<{cls} ")
             text = text.replace(f"{cls.__name__} exception was never retrieved",
                                 "{cls} exception was never retrieved")
+        # Any default object repr names its own class; which class is the implementation's business.
+        text = re.sub(r"<[\w.]+ object at 0x[0-9a-f]+", "<{cls} object at 0x…", text)
         return re.sub(r"0x[0-9a-f]+", "0x…", text)
 
     # -- recipes -----------------------------------------------------------------
@@ -457,19 +455,26 @@ class Run:
         self.log = []
         self.closed_args = {}
         token = CONTEXT.set(f"step{step}")
+        # Each run's own loop is the current one during its steps: what loop=None means
+        # must not depend on whatever ran before in this process.
+        policy = asyncio.get_event_loop_policy()
+        previous = getattr(policy._local, "_loop", None) if hasattr(policy, "_local") else None
+        asyncio.set_event_loop(self.loop)
         try:
             value = self._apply(action)
             outcome = ("returns", self.describe_text(value) if isinstance(value, str) else self.describe(value))
         except (StepTimeout, TargetCrashed):
             raise
         except (RecursionError, MemoryError) as e:
-            raise TargetCrashed(f"{type(e).__name__}: {e}") from None
+            raise TargetCrashed(f"the target exhausted {'recursion' if isinstance(e, RecursionError) else 'memory'}"
+                                f" ({type(e).__name__}{': ' + str(e) if str(e) else ''})") from None
         except BaseException as e:  # a target may raise anything, even BaseException
             if action.verb == "new":
                 raise TargetCrashed(f"making the object raised {type(e).__name__}: {e}") from None
             outcome = ("raises", type(e).__name__, self.describe_args(e))
         finally:
             CONTEXT.reset(token)
+            asyncio.set_event_loop(previous)
         for name, made in self.closed_args.items():
             self.log.append(("argument closed", _closed(made)))
         self.before_probe()

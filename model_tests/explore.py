@@ -88,6 +88,24 @@ def alphabet(machine: Machine, path: Sequence[Action], bounds: Bounds) -> list[A
     return actions
 
 
+def _start_differences(world: World) -> Counterexample | None:
+    last = world.steps[-1]
+    model = last.observations.get(world.model.target.name)
+    for run in world.runs[1:]:
+        other = last.observations.get(run.target.name)
+        if model is None or other is None:
+            continue
+        from .lockstep import compare
+        diffs, _ = compare(model, other, run.target.name, last.rows, world.known)
+        if diffs:
+            return Counterexample(world.machine, run.target, list(world.steps), diffs)
+    return None
+
+
+def _what(e: BaseException) -> str:
+    return str(e) or type(e).__name__
+
+
 def initial_path(machine: Machine) -> list[Action]:
     name = machine.name[0] + "0"
     return creation_actions(machine, name)
@@ -175,10 +193,24 @@ def explore(machine: Machine, make_world: Callable[[], World], bounds: Bounds,
     result = Exploration(machine.name)
     started = time.perf_counter()
     start = initial_path(machine)
-    world, _ = replay(make_world, start)
+    try:
+        world, _ = replay(make_world, start)
+    except HarnessAbort as e:
+        result.aborted = (0, start[-1].describe() if start else "", _what(e))
+        result.completed = False
+        result.seconds = time.perf_counter() - started
+        return result
     seen = {fingerprint(world)}
     result.coverage.update(world.coverage)
     world.close()
+    first = world.steps and _start_differences(world)
+    if first:
+        # The target differs as soon as it is made: nothing beyond can be compared.
+        result.counterexample = first
+        for row in first.rows or ("(harness step)",):
+            result.counterexamples.setdefault(row, first)
+        result.seconds = time.perf_counter() - started
+        return result
     queue: deque[list[Action]] = deque([start])
     while queue:
         if deadline is not None and time.perf_counter() > deadline:
@@ -197,8 +229,7 @@ def explore(machine: Machine, make_world: Callable[[], World], bounds: Bounds,
             try:
                 world, diffs = replay(make_world, candidate)
             except HarnessAbort as e:
-                result.aborted = (len(candidate) - len(start), candidate[-1].describe(),
-                                  f"{type(e).__name__}: {e}" if str(e) else type(e).__name__)
+                result.aborted = (len(candidate) - len(start), candidate[-1].describe(), _what(e))
                 result.completed = False
                 queue.clear()
                 break

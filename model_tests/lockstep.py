@@ -154,6 +154,8 @@ class Step:
     rows: tuple[str, ...]
     states: tuple[tuple[str, str], ...]
     observations: dict[str, Observation]
+    #: Rows the state queries after the step fired (done(), cancelled(), is_set()).
+    probe_rows: tuple[str, ...] = ()
 
 
 class World:
@@ -204,6 +206,7 @@ class World:
         acted = tuple(r for sink, start, end in zip(self.fired_sinks, marks, probe_marks)
                       for r in sink[start:end])
         self.coverage.update(rows)
+        probed = tuple(r for r in rows if r not in acted)
         rows = acted
         observations = {self.model.target.name: model_obs}
         diffs: list[Difference] = []
@@ -217,7 +220,7 @@ class World:
                                   name, rows, self.known)
             self.known_used.update(used)
             diffs.extend(found)
-        self.steps.append(Step(action, rows, self.model_states(), observations))
+        self.steps.append(Step(action, rows, self.model_states(), observations, probed))
         return diffs
 
     def _diverges(self, name: str, rows: Sequence[str]) -> bool:
@@ -271,7 +274,11 @@ class Counterexample:
 
     @property
     def rows(self) -> tuple[str, ...]:
-        return self.steps[-1].rows
+        """The rows the difference concerns: the step's, and the state queries' when the state differs."""
+        step = self.steps[-1]
+        if any(d.aspect == "state" for d in self.differences):
+            return step.rows + tuple(r for r in step.probe_rows if r not in step.rows)
+        return step.rows
 
     def clauses(self) -> list[tuple[str, str]]:
         m = self.machine

@@ -1,0 +1,161 @@
+"""asyncspec audit: isolation from broken targets, adapters, report formats, exit codes."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+TARGETS = Path(__file__).parent / "targets"
+QUICK = ["--depth", "2", "--examples", "0", "--timeout", "2", "--jobs", "2"]
+
+
+def audit(*args: str, cwd: Path = TARGETS, timeout: int = 600) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "asyncspec", "audit", *args], capture_output=True,
+                          text=True, cwd=cwd, timeout=timeout)
+
+
+@pytest.fixture(scope="module")
+def broken_report():
+    """One audit of every broken target beside a good one: the good one's report stays whole."""
+    names = ["HangingFuture", "HangingCallbackFuture", "ExitingFuture", "SegfaultFuture", "RecursiveFuture",
+             "MemoryHogFuture", "InitRaisesFuture", "ReprRaisesFuture", "EqRaisesFuture", "NoisyFuture"]
+    done = audit(*[f"broken:{n}" for n in names], "asyncspec.impl:Future", "--format", "json", *QUICK,
+                 "--depth", "3")
+    assert done.returncode == 1, done.stderr
+    return {t["target"]: t for t in json.loads(done.stdout)["targets"]}
+
+
+def test_the_good_target_is_unharmed_by_its_neighbours(broken_report):
+    good = broken_report["asyncspec.impl:Future"]
+    assert good["summary"]["deviation"] == 0 and good["summary"]["error"] == 0
+    assert good["summary"]["pass"] == len(good["clauses"])
+
+
+@pytest.mark.parametrize("name, what", [
+    ("HangingFuture", "a step ran past 2s"),
+    ("HangingCallbackFuture", "a step ran past 2s"),
+    ("ExitingFuture", "exited with status 3"),
+    ("SegfaultFuture", "died of signal SIGSEGV"),
+    ("MemoryHogFuture", "exhausted memory"),
+    ("InitRaisesFuture", "making the object raised ValueError: broken on purpose"),
+])
+def test_a_broken_target_gets_an_error_saying_what_and_where(broken_report, name, what):
+    report = broken_report[f"broken:{name}"]
+    assert what in report["error"]["what"]
+    assert report["error"]["action"] and report["error"]["step"] is not None
+    assert report["summary"]["error"] > 0
+
+
+def test_raising_repr_and_recursion_are_deviations_on_their_clauses(broken_report):
+    repr_report = broken_report["broken:ReprRaisesFuture"]
+    assert {c["id"] for c in repr_report["clauses"] if c["status"] == "deviation"} >= {"F-REPR"}
+    recursive = broken_report["broken:RecursiveFuture"]
+    assert {c["id"] for c in recursive["clauses"] if c["status"] == "deviation"} >= {"F-DONE"}
+
+
+def test_garbage_on_stdout_and_a_raising_eq_do_not_corrupt_the_report(broken_report):
+    for name in ("NoisyFuture", "EqRaisesFuture"):
+        report = broken_report[f"broken:{name}"]
+        assert report["summary"]["deviation"] == 0 and report["error"] is None
+
+
+def test_unauditable_targets_exit_2_with_one_line_each():
+    done = audit("broken:NOT_A_TARGET", "nosuch:Thing", "asyncspec.impl:ensure_future", *QUICK)
+    assert done.returncode == 2
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 2 and "Traceback" not in done.stderr
+    assert "cannot tell what 'broken:NOT_A_TARGET' is" in lines[0]
+    assert "cannot import module 'nosuch'" in lines[1]
+    assert "asyncspec.impl:ensure_future" in done.stdout  # the others are still reported
+
+
+@pytest.mark.parametrize("args, fragment", [
+    (["--timeout", "0"], "expected a number of seconds above 0"),
+    (["--loop", "nosuchloop:Loop", "asyncspec.impl:Event"], "cannot import module 'nosuchloop'"),
+    (["--out", "/nonexistent/folder/report.json"], "expected --out in an existing folder"),
+])
+def test_usage_errors_are_one_line(args, fragment):
+    done = audit(*args, *QUICK)
+    assert done.returncode == 2
+    assert fragment in done.stderr and "Traceback" not in done.stderr
+
+
+def test_an_adapter_maps_the_api_and_absent_operations_are_not_applicable():
+    done = audit("broken:FlagAdapter", "--format", "json", "--depth", "4", "--examples", "5")
+    assert done.returncode == 0, done.stdout + done.stderr
+    report = json.loads(done.stdout)["targets"][0]
+    status = {c["id"]: c["status"] for c in report["clauses"]}
+    assert status["E-CLEAR"] == status["E-CLEAR-SIG"] == status["E-REPR"] == "not-applicable"
+    assert status["E-SET-WAKES"] == status["E-WAIT-TRUE-ON-ENTRY"] == "pass"
+
+
+@pytest.fixture(scope="module")
+def fault_report():
+    done = audit("asyncspec.model_tests.faults:CancelDoneTrueFuture",
+                 "asyncspec.model_tests.faults:LeavesWaiterEvent", "asyncspec.impl:ensure_future",
+                 "--format", "json", "--examples", "0", "--seed", "3", cwd=Path.cwd())
+    assert done.returncode == 1
+    return json.loads(done.stdout)
+
+
+def test_json_report_structure(fault_report):
+    assert set(fault_report) >= {"profile", "targets", "python", "seed", "seconds"}
+    for t in fault_report["targets"]:
+        assert set(t) >= {"target", "kind", "loop", "summary", "clauses"}
+        assert set(t["summary"]) >= {"pass", "deviation", "not-applicable", "error"}
+        for c in t["clauses"]:
+            assert c["status"] in {"pass", "deviation", "not-applicable", "error"}
+            if c["status"] == "deviation":
+                ce = c["counterexample"]
+                assert set(ce) >= {"text", "script", "expected", "observed", "path", "clauses"}
+    cancel = fault_report["targets"][0]
+    assert {c["id"] for c in cancel["clauses"] if c["status"] == "deviation"} >= {"F-CANCEL-DONE"}
+    waiter = fault_report["targets"][1]
+    assert {c["id"] for c in waiter["clauses"] if c["status"] == "deviation"} & {"E-WAIT-CANCELLED", "E-REPR"}
+
+
+def test_same_seed_same_report(fault_report):
+    again = audit("asyncspec.model_tests.faults:CancelDoneTrueFuture",
+                  "asyncspec.model_tests.faults:LeavesWaiterEvent", "asyncspec.impl:ensure_future",
+                  "--format", "json", "--examples", "0", "--seed", "3", cwd=Path.cwd())
+    second = json.loads(again.stdout)
+
+    def strip(doc):
+        for t in doc["targets"]:
+            t["summary"].pop("seconds")
+        doc.pop("seconds")
+        return doc
+    assert strip(second) == strip(json.loads(json.dumps(fault_report)))
+
+
+def test_html_junit_and_markdown_formats(tmp_path):
+    args = ["asyncspec.model_tests.faults:CancelDoneTrueFuture", "asyncspec.impl:Future",
+            "--depth", "2", "--examples", "0"]
+    html_path = tmp_path / "report.html"
+    assert audit(*args, "--format", "html", "--out", str(html_path), cwd=Path.cwd()).returncode == 1
+    page = html_path.read_text()
+    assert page.startswith("<!DOCTYPE html>") and "<svg" in page and "Compliance matrix" in page
+    assert 'fill="#cf222e"' in page or 'color="#cf222e"' in page  # a deviated transition, in red
+    assert 'fill="#1a7f37"' in page or 'color="#1a7f37"' in page  # a passed one, in green
+    assert "<script" not in page and "http" not in page.split("<body>")[1].split("<svg")[0]
+    junit = audit(*args, "--format", "junit", cwd=Path.cwd())
+    root = ET.fromstring(junit.stdout)
+    suites = root.findall("testsuite")
+    assert len(suites) == 2
+    assert int(suites[0].get("failures")) >= 1 and len(suites[0].findall("testcase")) == int(suites[0].get("tests"))
+    assert suites[0].find("testcase/failure") is not None
+    md = audit(*args, "--format", "markdown", cwd=Path.cwd()).stdout
+    assert "| clause |" in md and "\u274c" in md and "\u2705" in md
+
+
+def test_runs_on_uvloop():
+    pytest.importorskip("uvloop")
+    done = audit("asyncspec.impl:Future", "--loop", "uvloop", "--depth", "2", "--examples", "0",
+                 "--format", "json", cwd=Path.cwd())
+    report = json.loads(done.stdout)["targets"][0]
+    assert report["summary"]["deviation"] == 0 and report["loop"] == "uvloop"
