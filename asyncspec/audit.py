@@ -158,6 +158,7 @@ class Job:
     progress: int = 0
     done: bool = False
     killed: bool = False
+    proc: Any = None
 
 
 def _run_worker(job: Job, args: Any, stall: float) -> None:
@@ -171,6 +172,7 @@ def _run_worker(job: Job, args: Any, stall: float) -> None:
     with open(log, "wb") as out:
         proc = subprocess.Popen([sys.executable, "-m", "asyncspec._worker"], stdin=subprocess.PIPE,
                                 stdout=out, stderr=subprocess.STDOUT, cwd=os.getcwd())
+        job.proc = proc
         assert proc.stdin is not None
         proc.stdin.write(json.dumps(request).encode())
         proc.stdin.close()
@@ -276,16 +278,21 @@ def run_audit(args: Any) -> int:
         running: list[threading.Thread] = []
         show = sys.stderr.isatty() and args.report_format == "text" and args.out is None or \
             (sys.stderr.isatty() and args.out is not None)
-        while pending or running:
-            running = [t for t in running if t.is_alive()]
-            while pending and len(running) < jobs_n:
-                job = pending.pop(0)
-                thread = threading.Thread(target=_run_worker, args=(job, args, stall), daemon=True)
-                thread.start()
-                running.append(thread)
-            if show:
-                _progress_bar(jobs, started, sys.stderr)
-            time.sleep(0.2)
+        try:
+            while pending or running:
+                running = [t for t in running if t.is_alive()]
+                while pending and len(running) < jobs_n:
+                    job = pending.pop(0)
+                    thread = threading.Thread(target=_run_worker, args=(job, args, stall), daemon=True)
+                    thread.start()
+                    running.append(thread)
+                if show:
+                    _progress_bar(jobs, started, sys.stderr)
+                time.sleep(0.2)
+        finally:
+            for job in jobs:  # interrupted: no worker outlives the audit
+                if job.proc is not None and job.proc.poll() is None:
+                    job.proc.kill()
         if show:
             _progress_bar(jobs, started, sys.stderr)
             sys.stderr.write("\n")

@@ -59,10 +59,12 @@ class ModelObject:
 
     # -- the transitions machine ---------------------------------------------
     def _machine(self) -> transitions.Machine:
-        machine = self.__dict__.get("_asyncspec_fsm")
+        # One library machine per class: every call sets its state from the object first.
+        cls = type(self)
+        machine = cls.__dict__.get("_asyncspec_fsm")
         if machine is None:
-            machine = _fsm_for(self)
-            self.__dict__["_asyncspec_fsm"] = machine
+            machine = _fsm_for(cls)
+            setattr(cls, "_asyncspec_fsm", machine)
         return machine
 
     def _guard(self, name: str) -> bool:
@@ -101,21 +103,25 @@ class ModelObject:
                 raise AttributeError(f"{type(self).__name__!r} object has no attribute {m.state_attr!r}")
             row = m.uninitialized[op]
             self.__dict__.setdefault("asyncspec_trace", []).append((op, row.id))
-            type(self).asyncspec_fired.append(row.id)
+            self.__dict__.setdefault("asyncspec_sink", type(self).asyncspec_fired)
+            self._sink().append(row.id)
             return row, call
         rows = m.rows_for(state, op)
         for name, expr in rows[0].let:
             env[name] = self._eval(expr, env)
         fsm = self._machine()
-        fsm.set_state(state)
         carrier = fsm.models[0]
+        # A guard may call another object of this class: keep the shared machine's place.
+        outer, outer_state = carrier.current, carrier.fsm_state
+        fsm.set_state(state)
         self.__dict__["_asyncspec_call"] = call
         self.__dict__["_asyncspec_fired"] = None
         carrier.current = self
         try:
             getattr(self, "asyncspec_trigger_" + op)()
         finally:
-            carrier.current = None
+            carrier.current = outer
+            fsm.set_state(outer_state)
             del self.__dict__["_asyncspec_call"]
         fired = self.__dict__.pop("_asyncspec_fired")
         return fired, call
@@ -123,7 +129,12 @@ class ModelObject:
     def _record(self, row: Row) -> None:
         self.__dict__["_asyncspec_fired"] = row
         self.asyncspec_trace.append((row.trigger, row.id))
-        type(self).asyncspec_fired.append(row.id)
+        self._sink().append(row.id)
+
+    def _sink(self) -> list:
+        # The record in force when the object was made: a late finalizer of an object from
+        # an earlier run must not count in the current one.
+        return self.__dict__.get("asyncspec_sink") or type(self).asyncspec_fired
 
     def _apply(self, row: Row, call: _Call) -> Iterator[Any]:
         """Run the row's effects; yields whatever a ``suspend`` or ``park`` waits on."""
@@ -247,8 +258,8 @@ def _signature(m: Machine, op: str) -> inspect.Signature:
     return _SIGNATURES[key]
 
 
-def _fsm_for(obj: ModelObject) -> transitions.Machine:
-    m = obj.asyncspec_machine
+def _fsm_for(cls: type) -> transitions.Machine:
+    m = cls.asyncspec_machine
     carrier = _Carrier(m)
     fsm = transitions.Machine(model=carrier, auto_transitions=False, model_attribute="fsm_state",
                               **m.state_part())
@@ -267,7 +278,7 @@ class _Carrier:
     """The model object ``transitions`` sees: guard names resolve to guard evaluations."""
 
     def __init__(self, machine: Machine) -> None:
-        # The object is held only while one of its operations runs: a model object must
+        # The object whose operation runs is held only while it runs: a model object must
         # be freed when its last user lets go, as a C future is, so that its finalizer
         # runs at a step the engine can tell, not whenever the cycle collector runs.
         self.guards = machine.guards
@@ -299,6 +310,7 @@ def model_class(machine: Machine) -> type:
 
     def __init__(self: ModelObject, *args: Any, **kwargs: Any) -> None:
         self.__dict__["asyncspec_trace"] = []
+        self.__dict__["asyncspec_sink"] = type(self).asyncspec_fired
         env: dict[str, Any] = {}
         if m.constructor is not None:
             sig = _signature_from(m.constructor.params)

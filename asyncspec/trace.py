@@ -14,7 +14,9 @@ def machine_summary(spec: Spec) -> list[str]:
         lines.append(
             f"  {m.name}: {len(m.states)} states ({', '.join(s.name for s in m.states)}), "
             f"{len(m.operations)} operations, {len(m.rows)} rows "
-            f"({moves} change state, {len(m.rows) - moves} keep it), {len(m.clauses)} clauses"
+            f"({moves} change state, {len(m.rows) - moves} keep it)"
+            + (f" + {len(m.uninitialized)} answers when uninitialized" if m.uninitialized else "")
+            + f", {len(m.clauses)} clauses"
         )
     return lines
 

@@ -663,7 +663,9 @@ def model_target(kind: str, model: Any, spec_machine: Machine) -> Target:
         return Target("model", kind, function=model, is_model=True, classes=(model.asyncspec_class,))
 
     def uninitialized() -> Any:
-        return model.__new__(model)
+        obj = model.__new__(model)
+        obj.__dict__["asyncspec_sink"] = model.asyncspec_fired
+        return obj
     return Target("model", kind, make=_maker(kind, model), make_uninitialized=uninitialized,
                   is_model=True, classes=(model,))
 

@@ -19,8 +19,9 @@ def _spec(profile: str) -> Spec:
     return load(profile)
 
 
+@functools.lru_cache(maxsize=None)
 def model_classes(profile: str) -> dict[str, Any]:
-    """Fresh model classes for one world (each with its own record of fired rows)."""
+    """The model classes of a profile. Worlds share them, and mark where their record of fired rows starts."""
     spec = _spec(profile)
     future = model_class(spec["future"])
     event = model_class(spec["event"])
@@ -32,22 +33,30 @@ def model_for(kind: str, profile: str = "cpython") -> tuple[Target, list[list]]:
     classes = model_classes(profile)
     spec = _spec(profile)
     model = classes[kind]
+    # A fresh record of fired rows for this world; objects keep the record they were made under.
+    for cls in (classes["future"], classes["event"], classes["ensure_future"].asyncspec_class):
+        cls.asyncspec_fired = []
     target = model_target(kind, model, spec[kind])
     if kind == "event":
         # The waiters an Event parks are futures of its loop: on the model's loop,
         # model futures, so the composed Future machine is interpreted too.
-        future = classes["future"]
-
-        class ModelLoop(_DEFAULT_LOOP):  # type: ignore[misc, valid-type]
-            def create_future(self):  # type: ignore[override]
-                return future(loop=self)
-        target.loop_factory = ModelLoop
-        sinks = [model.asyncspec_fired, future.asyncspec_fired]
+        target.loop_factory = _model_loop(profile)
+        sinks = [model.asyncspec_fired, classes["future"].asyncspec_fired]
     elif kind == "ensure_future":
         sinks = [model.asyncspec_class.asyncspec_fired]
     else:
         sinks = [model.asyncspec_fired]
     return target, sinks
+
+
+@functools.lru_cache(maxsize=None)
+def _model_loop(profile: str) -> type:
+    future = model_classes(profile)["future"]
+
+    class ModelLoop(_DEFAULT_LOOP):  # type: ignore[misc, valid-type]
+        def create_future(self):  # type: ignore[override]
+            return future(loop=self)
+    return ModelLoop
 
 
 def builtin_targets(kind: str, profile: str = "cpython") -> list[Target]:

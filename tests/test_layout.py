@@ -60,3 +60,12 @@ def test_the_spec_imports_on_older_pythons_where_installed():
     if not ran:
         import pytest
         pytest.skip("no older CPython on PATH")
+
+
+def test_ci_runs_the_readme_test_command():
+    readme = (REPO / "README.md").read_text()
+    commands = [line.strip() for line in readme.splitlines() if line.strip().startswith("python -m pip install")]
+    assert len(commands) == 2, commands
+    main_job, test_command = commands
+    assert "asyncspec audit" in main_job
+    assert test_command in (REPO / ".ci" / "run").read_text()
