@@ -26,6 +26,7 @@ import gc
 import inspect
 import re
 import types
+import weakref
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable
 
@@ -533,10 +534,15 @@ class Run:
             except StopIteration as stop:
                 return ("stopped", self.describe(stop.value))
         if verb == "collect":
+            try:
+                alive = weakref.ref(obj)
+            except TypeError:
+                alive = lambda: True  # noqa: E731 - cannot tell: collect to be sure
             del obj
             self.objects.pop(action.obj, None)
             self.keep = [o for o in self.keep if self.names.get(id(o)) != action.obj]
-            gc.collect()
+            if alive() is not None:
+                gc.collect()  # only what a reference cycle keeps needs the collector
             return None
         if verb == "cancel":
             return obj.cancel()
