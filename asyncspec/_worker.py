@@ -36,6 +36,8 @@ def main() -> int:
         results.write(json.dumps(event, default=repr) + "\n")
 
     _limit_memory()
+    from .cli import quiet_abandoned_coroutines
+    quiet_abandoned_coroutines()
     from . import TargetError
     from .adapters import resolve
     from .model_tests.engine import StepTimeout
