@@ -38,34 +38,25 @@ def _formats(text: str) -> tuple[str, ...]:
     return formats
 
 
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, found {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a number of at least 1, found {value}")
-    return value
+def _number(convert: type, minimum: float, above: bool = False) -> "argparse._ActionType":
+    """An argparse type: a number of at least (or above) ``minimum``, with a one-line error."""
+    def parse(text: str):  # noqa: ANN202
+        try:
+            value = convert(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"expected {'a whole number' if convert is int else 'a number of seconds'}, found {text!r}") from None
+        if value < minimum or (above and value == minimum):
+            bound = f"above {minimum:g}" if above else f"of at least {minimum:g}"
+            raise argparse.ArgumentTypeError(
+                f"expected {'a number' if convert is int else 'a number of seconds'} {bound}, found {text!r}")
+        return value
+    return parse
 
 
-def _count(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, found {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected a number of at least 0, found {value}")
-    return value
-
-
-def _seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number of seconds, found {text!r}") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"expected a number of seconds above 0, found {text!r}")
-    return value
+_positive = _number(int, 1)
+_count = _number(int, 0)
+_seconds = _number(float, 0, above=True)
 
 
 def _seed(text: str) -> int:

@@ -74,6 +74,16 @@ class _Writer:
     def indented(self) -> "_Indent":
         return _Indent(self)
 
+    def try_finally(self, body: list[str], cleanup: list[str]) -> None:
+        self.emit("try:")
+        with self.indented():
+            for line in body:
+                self.emit(line)
+        self.emit("finally:")
+        with self.indented():
+            for line in cleanup:
+                self.emit(line)
+
 
 class _Indent:
     def __init__(self, w: _Writer) -> None:
@@ -216,12 +226,7 @@ class Compiler:
             # traceback keeps this frame alive, and a frame that kept ``self`` would tie
             # the object that stores the exception into a reference cycle.
             w.emit(f"_exc = {self.expr(row.raises, local)}")
-            w.emit("try:")
-            with w.indented():
-                w.emit("raise _exc")
-            w.emit("finally:")
-            with w.indented():
-                w.emit("del _exc" + (", self" if op.kind != "function" else ""))
+            w.try_finally(["raise _exc"], ["del _exc" + (", self" if op.kind != "function" else "")])
         elif row.reraises:
             w.emit("raise")
         elif row.delegates is not None:
@@ -282,12 +287,7 @@ class Compiler:
             attr = self.fields[e["park"]]
             w.emit(f"_waiter = {self.expr(e['waiter'], local)}")
             w.emit(f"self.{attr}.append(_waiter)")
-            w.emit("try:")
-            with w.indented():
-                w.emit("await _waiter")
-            w.emit("finally:")
-            with w.indented():
-                w.emit(f"self.{attr}.remove(_waiter)")
+            w.try_finally(["await _waiter"], [f"self.{attr}.remove(_waiter)"])
         else:  # pragma: no cover - the validator rejects unknown verbs
             raise AssertionError(e)
 

@@ -22,7 +22,7 @@ from typing import Any, Callable, Sequence
 from ..spec import Machine
 from .actions import SMALL, LOOP_ACTIONS, creation_actions, operation_actions, resume_actions, \
     task_actions, uninitialized_action
-from .engine import Action, Callback, HarnessAbort, Run, Target
+from .engine import Action, Callback, HarnessAbort, Run, Target, _task_outcome
 from .lockstep import Counterexample, KNOWN_DIFFERENCES, KnownDifference, World
 
 
@@ -127,7 +127,7 @@ def fingerprint(world: World) -> tuple:
         if name in run.tasks:
             # What a task runs is part of its state, not only how far it got.
             made_by = next((st.action.describe() for st in world.steps if st.action.result == name), "")
-            parts.append((name, made_by, _task_state(run, obj)))
+            parts.append((name, made_by, _task_outcome(run, obj)))
             continue
         fields = tuple((f.name, _abstract(run, getattr(obj, f.attr, None))) for f in _fields_of(obj, m))
         parts.append((name, _abstract(run, getattr(obj, m.state_attr, None)), fields))
@@ -139,15 +139,6 @@ def fingerprint(world: World) -> tuple:
 def _fields_of(obj: Any, m: Machine) -> tuple:
     machine = getattr(type(obj), "asyncspec_machine", None)
     return machine.fields if machine is not None else ()
-
-
-def _task_state(run: Run, task: Any) -> tuple:
-    if not task.done():
-        return ("pending",)
-    if task.cancelled():
-        return ("cancelled",)
-    exc = task.exception()
-    return ("raised", type(exc).__name__) if exc is not None else ("returned", run.describe(task.result()))
 
 
 def _abstract(run: Run, value: Any) -> Any:
