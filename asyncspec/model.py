@@ -138,7 +138,6 @@ class ModelObject:
 
     def _apply(self, row: Row, call: _Call) -> Iterator[Any]:
         """Run the row's effects; yields whatever a ``suspend`` or ``park`` waits on."""
-        m = self.asyncspec_machine
         moved = row.dest is None
         for effect in row.effects:
             if not moved and "set" not in effect:

@@ -13,8 +13,7 @@ left untested silently.
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass
-from typing import Iterable, Sequence
+from typing import Iterable
 
 from ..spec import Machine, Operation
 from .engine import Action, Recipe
@@ -91,14 +90,6 @@ def argument_sets(op: Operation, domains: dict | None = None) -> list[tuple[tupl
     return out
 
 
-@dataclass(frozen=True)
-class Alphabet:
-    """The actions of one machine, over named objects, callbacks and tasks."""
-
-    machine: Machine
-    per_object: dict[str, list[Action]]
-    harness: list[Action]
-
 
 def operation_actions(machine: Machine, op: Operation, obj: str, task_name: str,
                       domains: dict | None = None) -> list[Action]:
@@ -134,9 +125,6 @@ def uninitialized_action(machine: Machine, name: str) -> list[Action]:
 
 LOOP_ACTIONS = (Action("once"), Action("idle"))
 
-
-def all_operations(machine: Machine) -> Sequence[Operation]:
-    return machine.operations
 
 
 def task_actions(tasks: Iterable[str]) -> list[Action]:

@@ -25,10 +25,9 @@ import contextvars
 import gc
 import inspect
 import re
-import types
 import weakref
-from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable
+from dataclasses import dataclass
+from typing import Any, Callable
 
 from ..spec import Machine
 
@@ -701,6 +700,3 @@ def class_target(name: str, kind: str, cls: type, source: str = "", **extra: Any
 def function_target(name: str, function: Callable[..., Any], source: str = "", **extra: Any) -> Target:
     return Target(name, "ensure_future", function=function, source=source, **extra)
 
-
-def iter_rows(machine: Machine) -> Iterable[str]:
-    return (r.id for r in machine.all_rows)

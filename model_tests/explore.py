@@ -22,8 +22,8 @@ from typing import Any, Callable, Sequence
 from ..spec import Machine
 from .actions import SMALL, LOOP_ACTIONS, creation_actions, operation_actions, resume_actions, \
     task_actions, uninitialized_action
-from .engine import Action, Callback, HarnessAbort, Run, Target, _task_outcome
-from .lockstep import Counterexample, KNOWN_DIFFERENCES, KnownDifference, World
+from .engine import Action, Callback, HarnessAbort, Run, _task_outcome
+from .lockstep import Counterexample, World
 
 
 @dataclass

@@ -9,8 +9,6 @@ the audit's benchmark reports how long each takes to find.
 from __future__ import annotations
 
 import asyncio
-import contextvars
-import inspect
 from dataclasses import dataclass
 from typing import Any
 

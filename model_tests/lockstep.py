@@ -6,7 +6,7 @@ import fnmatch
 import re
 import textwrap
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Iterable, Sequence
 
 from ..spec import Machine, Spec

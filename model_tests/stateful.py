@@ -15,10 +15,10 @@ from collections import Counter
 from typing import Any, Callable, Sequence
 
 from hypothesis import HealthCheck, settings, strategies as st
-from hypothesis.stateful import Bundle, RuleBasedStateMachine, consumes, precondition, rule
+from hypothesis.stateful import Bundle, RuleBasedStateMachine, consumes, rule
 
 from ..spec import Machine, Operation
-from .actions import DOMAINS, argument_sets, domain
+from .actions import domain
 from .engine import Action, Recipe, Target
 from .lockstep import Counterexample, KNOWN_DIFFERENCES, KnownDifference, World
 from .targets import _spec, builtin_targets, model_for

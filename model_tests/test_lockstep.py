@@ -9,9 +9,9 @@ import pytest
 from asyncspec.cli import main
 from asyncspec.model_tests import check as check_module
 from asyncspec.model_tests.check import check_machine
-from asyncspec.model_tests.engine import Action, class_target
+from asyncspec.model_tests.engine import class_target
 from asyncspec.model_tests.explore import DEFAULT_BOUNDS, explore
-from asyncspec.model_tests.faults import FAULTS, CancelDoneTrueFuture
+from asyncspec.model_tests.faults import FAULTS
 from asyncspec.model_tests.lockstep import KNOWN_DIFFERENCES, World
 from asyncspec.model_tests.stateful import lockstep_machine
 from asyncspec.model_tests.targets import KINDS, _spec, builtin_targets, model_for

@@ -9,7 +9,6 @@ ours. Skipped cleanly where the interpreter ships without ``test``.
 from __future__ import annotations
 
 import asyncio
-import unittest
 from unittest import mock
 
 import pytest
