@@ -239,14 +239,15 @@ def target_diagram(t: dict) -> str:
 
 def colour_internal_rows(svg: str, d: Any, rows: dict, highlight: Iterable[str]) -> str:
     """Colour the lines of each state's box by the result of the row they show."""
-    from .diagrams._build import label
+    from .diagrams._build import PYTHONS, label
     highlight = set(highlight)
     labels: dict[str, dict[str, str]] = {}
-    for r, versions in d.rows:
-        if r.dest is None:
-            status = rows.get(r.id, "not-exercised")
-            labels.setdefault(r.source, {})[html.escape(label(r, versions), quote=False)] = \
-                (COLOUR.get(status, COLOUR["not-exercised"]), r.id in highlight)
+    internal = [(r.source, r, versions) for r, versions in d.rows if r.dest is None]
+    internal += [("__uninitialized__", r, PYTHONS) for r in d.machine.uninitialized.values()]
+    for node, r, versions in internal:
+        status = rows.get(r.id, "not-exercised")
+        labels.setdefault(node, {})[label(r, versions)] = \
+            (COLOUR.get(status, COLOUR["not-exercised"]), r.id in highlight)
 
     def per_node(match: re.Match) -> str:
         block = match.group(0)
@@ -254,7 +255,7 @@ def colour_internal_rows(svg: str, d: Any, rows: dict, highlight: Iterable[str])
         table = labels.get(title.group(1) if title else "", {})
 
         def per_text(m: re.Match) -> str:
-            found = table.get(m.group(2))
+            found = table.get(html.unescape(m.group(2)))
             if not found:
                 return m.group(0)
             colour, bold = found
