@@ -276,8 +276,7 @@ def run_audit(args: Any) -> int:
         jobs = [Job(s, args.kind, Path(tmp) / f"target{i}.jsonl") for i, s in enumerate(specs)]
         pending = list(jobs)
         running: list[threading.Thread] = []
-        show = sys.stderr.isatty() and args.report_format == "text" and args.out is None or \
-            (sys.stderr.isatty() and args.out is not None)
+        show = sys.stderr.isatty()  # the progress bar goes to stderr, the report to stdout or --out
         try:
             while pending or running:
                 running = [t for t in running if t.is_alive()]

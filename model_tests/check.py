@@ -102,8 +102,7 @@ def check_machine(kind: str, targets: Sequence[Target] | None = None,
                   make_targets: Callable[[], Sequence[Target]] | None = None,
                   profile: str = "cpython", examples: int | None = None, depth: int | None = None,
                   seed: int = 0, known: Sequence[KnownDifference] = KNOWN_DIFFERENCES,
-                  deadline: float | None = None, random: bool = True,
-                  require_coverage: bool = True) -> MachineCheck:
+                  deadline: float | None = None, random: bool = True) -> MachineCheck:
     """Check ``kind``'s targets against the model: exhaustively, then at random."""
     spec = _spec(profile)
     machine = spec[kind]
@@ -143,8 +142,6 @@ def check_machine(kind: str, targets: Sequence[Target] | None = None,
         result.examples = EXAMPLES.pop(label, 0)
         rows.update(COVERAGE.pop(label, Counter()))
     result.coverage = Coverage(machine, rows)
-    if not require_coverage:
-        result.coverage = None if result.counterexample else result.coverage
     return result
 
 
