@@ -16,6 +16,7 @@ Every fired row is recorded in ``ModelObject.asyncspec_trace`` as
 
 from __future__ import annotations
 
+import functools
 import inspect
 from types import GeneratorType
 from typing import Any, Callable, Iterator
@@ -244,17 +245,8 @@ def _compiled(expr: str) -> Any:
     return code
 
 
-_SIGNATURES: dict[tuple[str, str], inspect.Signature] = {}
-
-
 def _signature(m: Machine, op: str) -> inspect.Signature:
-    key = (m.name, op)
-    if key not in _SIGNATURES:
-        params = m.operation(op).params
-        namespace: dict[str, Any] = {}
-        exec(f"def f(self{', ' if params else ''}{params}): pass", namespace)
-        _SIGNATURES[key] = inspect.signature(namespace["f"])
-    return _SIGNATURES[key]
+    return _signature_from(m.operation(op).params)
 
 
 def _fsm_for(cls: type) -> transitions.Machine:
@@ -347,7 +339,9 @@ def _trigger(op: str) -> Callable[[ModelObject], None]:
     return fire
 
 
+@functools.lru_cache(maxsize=None)
 def _signature_from(params: str) -> inspect.Signature:
+    """The signature of a method with these parameters (built once per parameter list)."""
     namespace: dict[str, Any] = {}
     exec(f"def f(self{', ' if params else ''}{params}): pass", namespace)
     return inspect.signature(namespace["f"])

@@ -22,7 +22,7 @@ from typing import Any, Callable, Sequence
 from ..spec import Machine
 from .actions import SMALL, LOOP_ACTIONS, creation_actions, operation_actions, resume_actions, \
     task_actions, uninitialized_action
-from .engine import Action, Callback, HarnessAbort, Run, _task_outcome
+from .engine import Action, Callback, HarnessAbort, Run, _context_mark, _task_outcome
 from .lockstep import Counterexample, World
 
 
@@ -143,7 +143,7 @@ def _fields_of(obj: Any, m: Machine) -> tuple:
 
 def _abstract(run: Run, value: Any) -> Any:
     if isinstance(value, contextvars.Context):
-        return ("context", value.get(run_context_var(), None))
+        return ("context", _context_mark(value))
     if isinstance(value, (list, tuple)):
         return tuple(_abstract(run, v) for v in value)
     if hasattr(value, "__iter__") and type(value).__name__ == "deque":
@@ -156,10 +156,6 @@ def _abstract(run: Run, value: Any) -> Any:
         return (type(value).__name__, tuple(map(repr, value.args)))
     return run.describe(value)
 
-
-def run_context_var() -> contextvars.ContextVar:
-    from .engine import CONTEXT
-    return CONTEXT
 
 
 def replay(make_world: Callable[[], World], path: Sequence[Action]) -> tuple[World, list]:
