@@ -1,13 +1,17 @@
-"""Compile a declaration into Python source, the way dataclasses and attrs generate methods.
+"""Compile a machine's plan into Python source, the way dataclasses and attrs generate methods.
 
-Each operation becomes one function. Its body dispatches on the state
-attribute, and each state's branch is that (state, operation) pair's rows:
-guards become ``if`` tests, effects become statements, and the output becomes
-``return`` or ``raise``. Field names in expressions are rewritten to the
-declared attributes (``result`` -> ``self._result``). Nothing here names a
-particular machine, state or operation: a declaration that needs a new word
-needs a new verb in the format (``spec/_schema.py``), and then a case here and
-in the model interpreter.
+The compiler reads no declaration itself: it walks the plan that
+``spec.lower`` made (the same plan the model walks) and asks each verb to
+``emit()`` itself. Each operation becomes one function whose body dispatches
+on the state attribute; each state's branch is that decision's branches,
+guards becoming ``if`` tests. What is left here is how to write Python well:
+
+* field names in expressions become the declared attributes (``result`` ->
+  ``self._result``), and a list item only ever subscripted with constants is
+  unpacked in the loop header;
+* states whose branches are the same code share one test;
+* a guard that several rows test is evaluated once, where it is first tested;
+* a stored exception is raised from a frame that lets go of it (``Raises``).
 
 The generated source is kept on the class as ``__asyncspec_source__``.
 """
@@ -15,12 +19,12 @@ The generated source is kept on the class as ``__asyncspec_source__``.
 from __future__ import annotations
 
 import ast
-import linecache
+import contextlib
 import itertools
-from typing import Any, Callable, Iterable
+import linecache
+from typing import Any, Callable, Iterator
 
-from ..spec import Machine, Operation, Row
-from .._names import resolve_namespace
+from ..spec import Decision, Guard, GuardTest, Machine, OperationPlan, Plan, RowPlan, plan_of, resolve_namespace
 
 _counter = itertools.count()
 
@@ -47,72 +51,76 @@ class _Rewrite(ast.NodeTransformer):
         return self.generic_visit(node)
 
 
-def _item_indices(exprs: Iterable[str]) -> set[int] | None:
-    """The constant indices ``item`` is subscripted with, or None if it is used otherwise."""
-    indices: set[int] = set()
-    for expr in exprs:
-        tree = ast.parse(expr, mode="eval")
-        parents = {id(child): node for node in ast.walk(tree) for child in ast.iter_child_nodes(node)}
-        for node in ast.walk(tree):
-            if isinstance(node, ast.Name) and node.id == "item":
-                parent = parents.get(id(node))
-                if not (isinstance(parent, ast.Subscript) and parent.value is node
-                        and isinstance(parent.slice, ast.Constant) and isinstance(parent.slice.value, int)):
-                    return None
-                indices.add(parent.slice.value)
-    return indices
+class _Lines:
+    """The lines of one function being written, and how deep the next one goes."""
 
-
-class _Writer:
     def __init__(self) -> None:
         self.lines: list[str] = []
         self.depth = 1
 
-    def emit(self, line: str) -> None:
-        self.lines.append("    " * self.depth + line)
 
-    def indented(self) -> "_Indent":
-        return _Indent(self)
+class _Body:
+    """An :class:`~asyncspec.spec.Emitter`: writes into shared lines, with its own local names."""
+
+    def __init__(self, compiler: "Compiler", out: _Lines, local: set[str], method: bool) -> None:
+        self.compiler = compiler
+        self.out = out
+        self.local = local
+        self.method = method
+
+    def scope(self, *extra: str) -> "_Body":
+        """The same lines, with a copy of the local names (a row's bindings stay in its row)."""
+        return _Body(self.compiler, self.out, set(self.local) | set(extra), self.method)
+
+    def line(self, text: str) -> None:
+        self.out.lines.append("    " * self.out.depth + text)
+
+    @contextlib.contextmanager
+    def block(self) -> Iterator[None]:
+        self.out.depth += 1
+        try:
+            yield
+        finally:
+            self.out.depth -= 1
+
+    def expr(self, text: str, extra: tuple[str, ...] = (), unpacked: bool = False) -> str:
+        return self.compiler.expr(text, self.local | set(extra), unpacked)
+
+    def attr(self, field: str) -> str:
+        return f"self.{self.compiler.fields[field]}"
+
+    def bind(self, name: str) -> None:
+        self.local.add(name)
+
+    def reads_fields(self, text: str) -> bool:
+        names = {n.id for n in ast.walk(ast.parse(text, mode="eval")) if isinstance(n, ast.Name)}
+        return bool((names - self.local) & set(self.compiler.fields))
 
     def try_finally(self, body: list[str], cleanup: list[str]) -> None:
-        self.emit("try:")
-        with self.indented():
-            for line in body:
-                self.emit(line)
-        self.emit("finally:")
-        with self.indented():
-            for line in cleanup:
-                self.emit(line)
-
-
-class _Indent:
-    def __init__(self, w: _Writer) -> None:
-        self.w = w
-
-    def __enter__(self) -> None:
-        self.w.depth += 1
-
-    def __exit__(self, *exc: object) -> None:
-        self.w.depth -= 1
+        self.line("try:")
+        with self.block():
+            for text in body:
+                self.line(text)
+        self.line("finally:")
+        with self.block():
+            for text in cleanup:
+                self.line(text)
 
 
 class Compiler:
-    """Generate the source of one machine's class (or function)."""
+    """Generate the source of one machine's class (or function) from its plan."""
 
     def __init__(self, machine: Machine) -> None:
         self.m = machine
+        self.plan: Plan = plan_of(machine)
         self.fields = {f.name: f.attr for f in machine.fields}
 
-    # -- expressions ----------------------------------------------------------
-    def expr(self, text: str, local: Iterable[str], unpacked: bool = False) -> str:
+    def expr(self, text: str, local: set[str], unpacked: bool = False) -> str:
         tree = ast.parse(text, mode="eval")
-        tree = _Rewrite(self.fields, set(local), unpacked).visit(tree)
+        tree = _Rewrite(self.fields, local, unpacked).visit(tree)
         return ast.unparse(tree)
 
-    def _value(self, state: str) -> str:
-        return repr(self.m.state(state).value)
-
-    def _test(self, state: str, subject: str = "state") -> str:
+    def _test(self, state: str, subject: str) -> str:
         value = self.m.state(state).value
         if isinstance(value, bool):
             return subject if value else f"not {subject}"
@@ -121,21 +129,19 @@ class Compiler:
         return f"{subject} == {value!r}"
 
     # -- operations -----------------------------------------------------------
-    def operation(self, op: Operation) -> str:
-        w = _Writer()
-        method = op.kind != "function"
-        params = ", ".join(p for p in (("self" if method else ""), op.params) if p)
-        keyword = "async def" if op.kind == "coroutine" else "def"
-        header = f"{keyword} {op.name}({params}):"
-        w.emit(f'"""{_docstring(op.doc)}"""' if op.doc else "pass")
-        local = set(op.param_names)
-        non_final = [s.name for s in self.m.states if not (op.kind == "function" and s.final)]
+    def operation(self, op: OperationPlan) -> str:
+        method = not self.plan.function
+        keyword = "async def" if op.operation.kind == "coroutine" else "def"
+        header = f"{keyword} {op.name}({_params(op.signature, method)}):"
+        out = _Lines()
+        body = _Body(self, out, set(op.signature.parameters), method)
+        body.line(f'"""{_docstring(op.operation.doc)}"""' if op.operation.doc else "pass")
         if not method:
-            (state,) = non_final
-            self.group(w, state, op, local)
-            return _function(header, w)
-        branches = _merge([(s, self._group_source(s, op, local)) for s in non_final])
-        uninitialized = self.m.uninitialized.get(op.name)
+            (decision,) = op.decisions
+            self.decision(body.scope(), decision)
+            return _function(header, out)
+        branches = _merge([(d.state.name, self._decision_source(d, body.local)) for d in op.decisions])
+        uninitialized = op.uninitialized
         tests = len(branches) - (uninitialized is None)
         if tests == 1 and uninitialized is None:
             # Two ways to go: the shorter falls through first (a query's answer, not the work).
@@ -143,213 +149,136 @@ class Compiler:
         # One test reads the attribute in place; several share a local.
         subject = f"self.{self.m.state_attr}" if tests == 1 else "state"
         if tests > 1:
-            w.emit(f"state = self.{self.m.state_attr}")
-        for i, (states, body) in enumerate(branches):
+            body.line(f"state = self.{self.m.state_attr}")
+        for i, (states, lines) in enumerate(branches):
             last = i == len(branches) - 1 and uninitialized is None
             test = " or ".join(self._test(s, subject) for s in states)
-            w.emit("else:" if last else f"{'if' if i == 0 else 'elif'} {test}:")
-            w.lines.extend("    " + line for line in body)
+            body.line("else:" if last else f"{'if' if i == 0 else 'elif'} {test}:")
+            out.lines.extend("    " + line for line in lines)
         if uninitialized is not None:
-            w.emit("else:")
-            with w.indented():
-                self.row_body(w, uninitialized, op, set(local), moves=False)
-        return _function(header, w)
+            body.line("else:")
+            with body.block():
+                self.row(body.scope(), uninitialized)
+        return _function(header, out)
 
-    def _group_source(self, state: str, op: Operation, local: set[str]) -> list[str]:
-        w = _Writer()
-        self.group(w, state, op, set(local))
-        return w.lines
+    def _decision_source(self, decision: Decision, local: set[str]) -> list[str]:
+        out = _Lines()
+        self.decision(_Body(self, out, set(local), True), decision)
+        return out.lines
 
-    def group(self, w: _Writer, state: str, op: Operation, local: set[str]) -> None:
-        rows = self.m.rows_for(state, op.name)
-        for name, expr in rows[0].let:
-            w.emit(f"{name} = {self.expr(expr, local)}")
-            local.add(name)
-        self._cached = _cacheable_guards(rows, self.m)
-        self._evaluated: set[str] = set()
-        i = 0
-        while i < len(rows):
-            row = rows[i]
-            attempt = next((g for g in row.conditions if self.m.guards[g].is_attempt), None)
-            plain = [self._guard(g, local) for g in row.conditions if g != attempt]
-            if attempt is not None:
-                guard = self.m.guards[attempt]
-                success = rows[i + 1]
-                w.emit(f"if {' and '.join(plain)}:" if plain else "if True:")
-                with w.indented():
+    def decision(self, body: _Body, decision: Decision) -> None:
+        for name, expr in decision.lets:
+            body.line(f"{name} = {body.expr(expr)}")
+            body.bind(name)
+        guards = _Guards(_cacheable_guards(decision))
+        for branch in decision.branches:
+            tests = [guards.test(t, body) for t in branch.tests]
+            if branch.attempt is not None:
+                guard = branch.attempt.guard
+                body.line(f"if {' and '.join(tests)}:" if tests else "if True:")
+                with body.block():
                     for name, expr in guard.let:
-                        w.emit(f"{name} = {self.expr(expr, local)}")
-                        local.add(name)
-                    w.emit("try:")
-                    with w.indented():
-                        w.emit(f"{guard.bind} = {self.expr(guard.attempt, local)}")
-                    w.emit(f"except {guard.raises}:")
-                    with w.indented():
-                        self.row_body(w, row, op, set(local))
-                    self.row_body(w, success, op, set(local) | {guard.bind})
-                i += 2
+                        body.line(f"{name} = {body.expr(expr)}")
+                        body.bind(name)
+                    body.line("try:")
+                    with body.block():
+                        body.line(f"{guard.bind} = {body.expr(guard.attempt)}")
+                    body.line(f"except {guard.raises}:")
+                    with body.block():
+                        self.row(body.scope(), branch.attempt.refused)
+                    self.row(body.scope(guard.bind), branch.attempt.passed)
                 continue
-            tests = plain + [f"not {self._guard(g, local)}" for g in row.unless]
+            assert branch.row is not None
             if tests:
-                w.emit(f"if {' and '.join(tests)}:")
-                with w.indented():
-                    self.row_body(w, row, op, set(local))
+                body.line(f"if {' and '.join(tests)}:")
+                with body.block():
+                    self.row(body.scope(), branch.row)
             else:
-                self.row_body(w, row, op, set(local))
-            i += 1
+                self.row(body.scope(), branch.row)
 
-    def _guard(self, name: str, local: set[str]) -> str:
-        expr = f"({self.expr(self.m.guards[name].expr, local)})"
-        if name not in self._cached:
-            return expr
-        # A guard several rows test is evaluated once, where the first of them tests it first.
-        if name in self._evaluated:
-            return f"_guard_{name}"
-        self._evaluated.add(name)
-        return f"(_guard_{name} := {expr})"
+    def row(self, body: _Body, row: RowPlan) -> None:
+        for i, effect in enumerate(row.effects):
+            if i == row.move_at:
+                self._move(body, row)
+            effect.emit(body)
+        if row.move_at == len(row.effects):
+            self._move(body, row)
+        row.output.emit(body)
 
-    def row_body(self, w: _Writer, row: Row, op: Operation, local: set[str], moves: bool = True) -> None:
-        moved = row.dest is None or not moves or op.kind == "function"
-        for effect in row.effects:
-            if not moved and "set" not in effect:
-                w.emit(f"self.{self.m.state_attr} = {self._value(row.dest)}")
-                moved = True
-            self.effect(w, effect, local)
-        if not moved:
-            w.emit(f"self.{self.m.state_attr} = {self._value(row.dest)}")
-        if row.returns is not None:
-            w.emit(f"return {self.expr(row.returns, local)}")
-        elif row.raises is not None and not self._reads_fields(row.raises, local):
-            w.emit(f"raise {self.expr(row.raises, local)}")
-        elif row.raises is not None:
-            # Raising a stored exception: drop the frame's references once raised. Its
-            # traceback keeps this frame alive, and a frame that kept ``self`` would tie
-            # the object that stores the exception into a reference cycle.
-            w.emit(f"_exc = {self.expr(row.raises, local)}")
-            w.try_finally(["raise _exc"], ["del _exc" + (", self" if op.kind != "function" else "")])
-        elif row.reraises:
-            w.emit("raise")
-        elif row.delegates is not None:
-            w.emit(f"return self.{row.delegates}()")
-        else:
-            w.emit("return None")
-
-    def _reads_fields(self, text: str, local: set[str]) -> bool:
-        names = {n.id for n in ast.walk(ast.parse(text, mode="eval")) if isinstance(n, ast.Name)}
-        return bool((names - local) & set(self.fields))
-
-    def effect(self, w: _Writer, e: dict, local: set[str]) -> None:
-        if "set" in e:
-            w.emit(f"self.{self.fields[e['set']]} = {self.expr(e['to'], local)}")
-        elif "append" in e:
-            w.emit(f"self.{self.fields[e['append']]}.append({self.expr(e['item'], local)})")
-        elif "keep" in e:
-            attr = self.fields[e["keep"]]
-            count = e.get("count", "_removed")
-            # Filter the list as the operation found it: a predicate that mutates the
-            # list (an __eq__ that clears or grows it, gh-125966, gh-126405) can neither
-            # make the count negative nor keep the filter running.
-            w.emit(f"_items = self.{attr}")
-            w.emit("_found = _items[:]")
-            w.emit(f"_kept = [item for item in _found if {self.expr(e['where'], local | {'item'})}]")
-            w.emit(f"{count} = len(_found) - len(_kept)")
-            w.emit(f"if {count} > 0:")
-            with w.indented():
-                w.emit("_items[:] = _kept")
-            w.emit("else:")
-            with w.indented():
-                w.emit(f"{count} = 0")
-            local.add(count)
-        elif "for_each" in e:
-            attr = self.fields[e["for_each"]]
-            exprs = [e["do"]] + ([e["skip"]] if "skip" in e else [])
-            indices = _item_indices(exprs)
-            target = ", ".join(f"item_{k}" for k in range(max(indices) + 1)) if indices else "item"
-            unpacked = bool(indices)
-            inner = local | {"item"}
-            if e.get("take"):
-                w.emit(f"_taken = self.{attr}")
-                w.emit("if _taken:")
-                with w.indented():
-                    w.emit(f"self.{attr} = []")
-                    w.emit(f"for {target} in _taken:")
-                    with w.indented():
-                        self._each(w, e, inner, unpacked)
-            else:
-                w.emit(f"for {target} in self.{attr}:")
-                with w.indented():
-                    self._each(w, e, inner, unpacked)
-        elif "do" in e:
-            w.emit(self.expr(e["do"], local))
-        elif "suspend" in e:
-            w.emit(f"yield {self.expr(e['suspend'], local)}")
-        elif "park" in e:
-            attr = self.fields[e["park"]]
-            w.emit(f"_waiter = {self.expr(e['waiter'], local)}")
-            w.emit(f"self.{attr}.append(_waiter)")
-            w.try_finally(["await _waiter"], [f"self.{attr}.remove(_waiter)"])
-        else:  # pragma: no cover - the validator rejects unknown verbs
-            raise AssertionError(e)
-
-    def _each(self, w: _Writer, e: dict, local: set[str], unpacked: bool) -> None:
-        if "skip" in e:
-            w.emit(f"if not ({self.expr(e['skip'], local, unpacked)}):")
-            with w.indented():
-                w.emit(self.expr(e["do"], local, unpacked))
-        else:
-            w.emit(self.expr(e["do"], local, unpacked))
+    def _move(self, body: _Body, row: RowPlan) -> None:
+        assert row.dest is not None
+        body.line(f"self.{self.m.state_attr} = {row.dest.value!r}")
 
     # -- construction ---------------------------------------------------------
     def constructor(self) -> str:
-        m = self.m
-        c = m.constructor
-        params = ", ".join(p for p in ("self", c.params if c else "") if p)
-        w = _Writer()
-        w.emit(f'"""{_docstring(c.doc)}"""' if c and c.doc else "pass")
-        local = set(c.param_names) if c else set()
-        for name, expr in m.constructor_let:
-            w.emit(f"{name} = {self.expr(expr, local)}")
-            local.add(name)
-        for f in m.fields:
-            if f.init is None:
-                continue
-            line = f"self.{f.attr} = {self.expr(f.init, local)}"
-            if f.init_if is not None:
-                w.emit(f"if {self.expr(f.init_if, local)}:")
-                with w.indented():
-                    w.emit(line)
+        c = self.plan.constructor
+        out = _Lines()
+        body = _Body(self, out, set(c.signature.parameters), True)
+        doc = c.operation.doc if c.operation else ""
+        body.line(f'"""{_docstring(doc)}"""' if doc else "pass")
+        for name, expr in c.lets:
+            body.line(f"{name} = {body.expr(expr)}")
+            body.bind(name)
+        for init in c.inits:
+            line = f"self.{init.field.attr} = {body.expr(init.value)}"
+            if init.condition is not None:
+                body.line(f"if {body.expr(init.condition)}:")
+                with body.block():
+                    body.line(line)
             else:
-                w.emit(line)
-        w.emit(f"self.{m.state_attr} = {self._value(m.initial)}")
-        return _function(f"def __init__({params}):", w)
+                body.line(line)
+        body.line(f"self.{self.m.state_attr} = {c.initial.value!r}")
+        return _function(f"def __init__({_params(c.signature, True)}):", out)
 
     def class_source(self) -> str:
         parts = [self.constructor()]
-        parts += [self.operation(op) for op in self.m.operations]
+        parts += [self.operation(op) for op in self.plan.operations]
         return "\n\n".join(parts) + "\n"
 
 
-def _cacheable_guards(rows: tuple[Row, ...], m: Machine) -> set[str]:
-    """Guards tested by several rows whose first test is a row's first condition (always evaluated)."""
-    first_use: dict[str, Row] = {}
+class _Guards:
+    """Writes guard tests; a guard that several rows test is kept in a local where first tested."""
+
+    def __init__(self, cached: set[str]) -> None:
+        self.cached = cached
+        self.evaluated: set[str] = set()
+
+    def test(self, test: GuardTest, body: _Body) -> str:
+        expr = self._value(test.guard, body)
+        return expr if test.holds else f"not {expr}"
+
+    def _value(self, guard: Guard, body: _Body) -> str:
+        expr = f"({body.expr(guard.expr)})"
+        if guard.name not in self.cached:
+            return expr
+        if guard.name in self.evaluated:
+            return f"_guard_{guard.name}"
+        self.evaluated.add(guard.name)
+        return f"(_guard_{guard.name} := {expr})"
+
+
+def _cacheable_guards(decision: Decision) -> set[str]:
+    """Guards tested by several rows whose first test is the first test of a branch (always evaluated)."""
+    first: dict[str, bool] = {}
     uses: dict[str, int] = {}
-    for row in rows:
-        for g in row.conditions + row.unless:
-            if m.guards[g].is_attempt:
-                continue
-            uses[g] = uses.get(g, 0) + 1
-            first_use.setdefault(g, row)
-    return {g for g, n in uses.items()
-            if n > 1 and (first_use[g].conditions[:1] == (g,) or
-                          (not first_use[g].conditions and first_use[g].unless[:1] == (g,)))}
+    for branch in decision.branches:
+        for i, t in enumerate(branch.tests):
+            uses[t.guard.name] = uses.get(t.guard.name, 0) + len(branch.rows)
+            first.setdefault(t.guard.name, i == 0)
+    return {g for g, n in uses.items() if n > 1 and first[g]}
+
+
+def _params(signature: Any, method: bool) -> str:
+    params = str(signature)[1:-1]
+    return ", ".join(p for p in (("self" if method else ""), params) if p)
 
 
 def _docstring(text: str) -> str:
     return text.replace('"""', "'''").replace("\\", "\\\\")
 
 
-def _function(header: str, w: _Writer) -> str:
-    return header + "\n" + "\n".join(w.lines)
+def _function(header: str, out: _Lines) -> str:
+    return header + "\n" + "\n".join(out.lines)
 
 
 def _merge(branches: list[tuple[str, list[str]]]) -> list[tuple[list[str], list[str]]]:
@@ -377,24 +306,22 @@ def compile_class(machine: Machine, name: str, module: str, bases: tuple[type, .
                   extra: dict[str, Any] | None = None) -> type:
     """Return a class whose methods are generated from ``machine``."""
     compiler = Compiler(machine)
+    plan = compiler.plan
     source = compiler.class_source()
     namespace = _exec(source, resolve_namespace(machine), f"{machine.name} class")
     body: dict[str, Any] = {"__module__": module, "__qualname__": name,
                             "__doc__": f"{machine.title}, compiled from its declaration.\n\n{machine.doc}",
                             "__asyncspec_source__": source, "__asyncspec_machine__": machine}
-    if machine.uninitialized:
-        body[machine.state_attr] = None
-    for f in machine.fields:
-        if f.default is not None:
-            body[f.attr] = eval(f.default, dict(namespace))
+    for attr, expr in plan.class_defaults:
+        body[attr] = eval(expr, dict(namespace))
     body["__init__"] = namespace["__init__"]
-    for op in machine.operations:
+    for op in plan.operations:
         function = namespace[op.name]
         function.__qualname__ = f"{name}.{op.name}"
         function.__module__ = module
         body[op.name] = function
-        for alias in op.aliases:
-            body[alias] = function
+    for alias, op_name in plan.aliases:
+        body[alias] = body[op_name]
     namespace["__init__"].__qualname__ = f"{name}.__init__"
     namespace["__init__"].__module__ = module
     body.update(extra or {})
@@ -403,8 +330,9 @@ def compile_class(machine: Machine, name: str, module: str, bases: tuple[type, .
 
 def compile_function(machine: Machine, module: str) -> Callable[..., Any]:
     """Return the function a ``function``-kind machine declares."""
-    (op,) = machine.operations
-    source = Compiler(machine).operation(op) + "\n"
+    compiler = Compiler(machine)
+    (op,) = compiler.plan.operations
+    source = compiler.operation(op) + "\n"
     namespace = _exec(source, resolve_namespace(machine), f"{machine.name} function")
     function = namespace[op.name]
     function.__module__ = module

@@ -30,20 +30,7 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 from ..spec import Machine
-
-class HarnessAbort(KeyboardInterrupt):
-    """Stops the run of one target. A KeyboardInterrupt, so that neither an event loop
-    (which logs other exceptions from callbacks) nor Hypothesis (which would shrink
-    them) keeps it from reaching the audit worker."""
-
-
-class StepTimeout(HarnessAbort):
-    """A step ran past its time."""
-
-
-class TargetCrashed(HarnessAbort):
-    """A target broke the run itself (its constructor raised, it exhausted recursion or memory)."""
-
+from ..spec.errors import HarnessAbort, StepTimeout, TargetCrashed  # noqa: F401 - HarnessAbort for explore
 
 #: The context variable each callback reports: which context it ran in.
 CONTEXT = contextvars.ContextVar("asyncspec_context", default=None)
@@ -231,7 +218,7 @@ def recording_loop_class(base: type) -> type:
     return RecordingLoop
 
 
-_DEFAULT_LOOP = recording_loop_class(asyncio.SelectorEventLoop)
+DEFAULT_LOOP = recording_loop_class(asyncio.SelectorEventLoop)
 
 
 def _context_mark(context: Any) -> Any:
@@ -325,7 +312,7 @@ class Run:
         self.before_probe: Callable[[], None] = lambda: None
 
     def _new_loop(self) -> asyncio.AbstractEventLoop:
-        loop = (self.target.loop_factory or _DEFAULT_LOOP)()
+        loop = (self.target.loop_factory or DEFAULT_LOOP)()
         try:
             loop._asyncspec_run = self  # type: ignore[attr-defined]
         except AttributeError:
@@ -662,15 +649,13 @@ def _python_of(action: Action, kind: str) -> str:
     return "run_until_idle(loop)"
 
 
-def model_target(kind: str, model: Any, spec_machine: Machine) -> Target:
+def model_target(kind: str, model: Any) -> Target:
     """The model, interpreted from the declarations, as a target."""
     if kind == "ensure_future":
         return Target("model", kind, function=model, is_model=True, classes=(model.asyncspec_class,))
 
     def uninitialized() -> Any:
-        obj = model.__new__(model)
-        obj.__dict__["asyncspec_sink"] = model.asyncspec_fired
-        return obj
+        return model.__new__(model)
     return Target("model", kind, make=_maker(kind, model), make_uninitialized=uninitialized,
                   is_model=True, classes=(model,))
 

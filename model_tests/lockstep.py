@@ -12,6 +12,7 @@ from typing import Any, Iterable, Sequence
 from ..spec import Machine, Spec
 from ..spec._schema import row_matches
 from .engine import Action, Observation, Run, Target
+from .model import Recorder
 
 
 # -- known differences, declared as data -----------------------------------------
@@ -161,20 +162,22 @@ class Step:
 class World:
     """Every target, driven in lockstep; the first target is the model, the oracle."""
 
-    def __init__(self, machine: Machine, targets: Sequence[Target],
-                 known: Sequence[KnownDifference] = KNOWN_DIFFERENCES,
-                 fired_sinks: Sequence[list] = ()) -> None:
+    def __init__(self, machine: Machine, targets: Sequence[Target], recorder: Recorder,
+                 known: Sequence[KnownDifference] = KNOWN_DIFFERENCES, step_guard: Any = None) -> None:
         if not targets or not targets[0].is_model:
             raise ValueError("the first target must be the model")
         self.machine = machine
         self.runs = [Run(t, machine) for t in targets]
         self.known = tuple(known)
         self.steps: list[Step] = []
-        self.fired_sinks = tuple(fired_sinks)
+        #: Where the model reports the rows it fires.
+        self.recorder = recorder
         self.coverage: Counter[str] = Counter()
         self.known_used: Counter[str] = Counter()
         self.skipped: dict[str, set[str]] = {t.name: set() for t in targets}
         self.diverged: set[str] = set()
+        #: Wraps every step (the audit worker puts a per-step timeout here).
+        self.step_guard = step_guard
 
     @property
     def model(self) -> Run:
@@ -184,12 +187,6 @@ class World:
         for run in self.runs:
             run.close()
 
-    def _fired_since(self, marks: list[int]) -> tuple[str, ...]:
-        return tuple(r for sink, mark in zip(self.fired_sinks, marks) for r in sink[mark:])
-
-    #: Wraps every step (the audit worker puts a per-step timeout here).
-    step_guard: Any = None
-
     def step(self, action: Action) -> list[Difference]:
         if self.step_guard is not None:
             with self.step_guard(action):
@@ -197,17 +194,17 @@ class World:
         return self._step(action)
 
     def _step(self, action: Action) -> list[Difference]:
-        marks = [len(s) for s in self.fired_sinks]
-        probe_marks: list[int] = []
-        self.model.before_probe = lambda: probe_marks.extend(len(s) for s in self.fired_sinks)
+        recorder = self.recorder
+        mark = recorder.mark()
+        probe_mark: list[int] = []
+        self.model.before_probe = lambda: probe_mark.append(recorder.mark())
         n = len(self.steps)
         model_obs = self.model.perform(action, n)
-        rows = self._fired_since(marks)
-        acted = tuple(r for sink, start, end in zip(self.fired_sinks, marks, probe_marks)
-                      for r in sink[start:end])
-        self.coverage.update(rows)
-        probed = tuple(r for r in rows if r not in acted)
-        rows = acted
+        fired = recorder.since(mark)
+        self.coverage.update(fired)
+        # The rows the action fired, and those the state queries after it fired.
+        rows = recorder.since(mark, probe_mark[0] if probe_mark else None)
+        probed = tuple(r for r in fired if r not in rows)
         observations = {self.model.target.name: model_obs}
         diffs: list[Difference] = []
         for run in self.runs[1:]:

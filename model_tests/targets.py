@@ -4,58 +4,43 @@ from __future__ import annotations
 
 import asyncio
 import functools
-from typing import Any
+from typing import Any, Sequence
 
 from .. import impl
-from ..model import model_class, model_function
 from ..spec import Spec, load
-from .engine import Target, _DEFAULT_LOOP, class_target, function_target, model_target
+from .engine import DEFAULT_LOOP, Target, class_target, function_target, model_target
+from .lockstep import KNOWN_DIFFERENCES, KnownDifference, World
+from .model import Recorder, build
 
 KINDS = ("future", "event", "ensure_future")
 
 
 @functools.lru_cache(maxsize=None)
-def _spec(profile: str) -> Spec:
+def spec_for(profile: str) -> Spec:
+    """The declarations of ``profile`` for the running Python, loaded once."""
     return load(profile)
 
 
-@functools.lru_cache(maxsize=None)
-def model_classes(profile: str) -> dict[str, Any]:
-    """The model classes of a profile. Worlds share them, and mark where their record of fired rows starts."""
-    spec = _spec(profile)
-    future = model_class(spec["future"])
-    event = model_class(spec["event"])
-    return {"future": future, "event": event, "ensure_future": model_function(spec["ensure_future"])}
+_spec = spec_for
 
 
-def model_for(kind: str, profile: str = "cpython") -> tuple[Target, list[list]]:
-    """The model target of ``kind``, and the lists its classes record fired rows in."""
-    classes = model_classes(profile)
-    spec = _spec(profile)
-    model = classes[kind]
-    # A fresh record of fired rows for this world; objects keep the record they were made under.
-    for cls in (classes["future"], classes["event"], classes["ensure_future"].asyncspec_class):
-        cls.asyncspec_fired = []
-    target = model_target(kind, model, spec[kind])
-    if kind == "event":
-        # The waiters an Event parks are futures of its loop: on the model's loop,
-        # model futures, so the composed Future machine is interpreted too.
-        target.loop_factory = _model_loop(profile)
-        sinks = [model.asyncspec_fired, classes["future"].asyncspec_fired]
-    elif kind == "ensure_future":
-        sinks = [model.asyncspec_class.asyncspec_fired]
-    else:
-        sinks = [model.asyncspec_fired]
-    return target, sinks
+def model_for(kind: str, profile: str = "cpython") -> tuple[Target, Recorder]:
+    """The model target of ``kind`` for a new world, and the recorder of the rows it fires."""
+    recorder = Recorder()
+    spec = spec_for(profile)
+    models = build(spec, recorder)
+    target = model_target(kind, models[kind])
+    # What a machine composes comes from the loop (an Event's waiters are loop.create_future()):
+    # on the model's loop, from the model, so that the composed machine is interpreted too.
+    for decl in spec[kind].compose.values():
+        target.loop_factory = _model_loop(models[decl["machine"]])
+    return target, recorder
 
 
-@functools.lru_cache(maxsize=None)
-def _model_loop(profile: str) -> type:
-    future = model_classes(profile)["future"]
-
-    class ModelLoop(_DEFAULT_LOOP):  # type: ignore[misc, valid-type]
+def _model_loop(made: type) -> type:
+    class ModelLoop(DEFAULT_LOOP):  # type: ignore[misc, valid-type]
         def create_future(self):  # type: ignore[override]
-            return future(loop=self)
+            return made(loop=self)
     return ModelLoop
 
 
@@ -80,3 +65,10 @@ def builtin_targets(kind: str, profile: str = "cpython") -> list[Target]:
         function_target("asyncspec.impl.ensure_future", ours_ef, "asyncspec.impl:ensure_future"),
         function_target("asyncio.ensure_future", asyncio.ensure_future, "asyncio:ensure_future"),
     ]
+
+
+def new_world(kind: str, targets: Sequence[Target], profile: str = "cpython",
+              known: Sequence[KnownDifference] = KNOWN_DIFFERENCES, step_guard: Any = None) -> World:
+    """A lockstep world: the model of ``kind`` for ``profile`` first, then ``targets``."""
+    model, recorder = model_for(kind, profile)
+    return World(spec_for(profile)[kind], [model, *targets], recorder, known=known, step_guard=step_guard)

@@ -12,9 +12,9 @@ from asyncspec.model_tests.check import check_machine
 from asyncspec.model_tests.engine import class_target
 from asyncspec.model_tests.explore import DEFAULT_BOUNDS, explore
 from asyncspec.model_tests.faults import FAULTS
-from asyncspec.model_tests.lockstep import KNOWN_DIFFERENCES, World
+from asyncspec.model_tests.lockstep import KNOWN_DIFFERENCES
 from asyncspec.model_tests.stateful import lockstep_machine
-from asyncspec.model_tests.targets import KINDS, _spec, builtin_targets, model_for
+from asyncspec.model_tests.targets import KINDS, builtin_targets, new_world, spec_for
 
 HERE = Path(__file__).parent
 
@@ -66,11 +66,10 @@ def test_the_reproduction_script_reproduces(tmp_path):
 
 def test_breadth_first_finds_the_shortest_counterexample():
     fault = next(f for f in FAULTS if f.name == "overwrites-result")
-    machine = _spec("cpython")["future"]
+    machine = spec_for("cpython")["future"]
 
     def make_world():
-        model, sinks = model_for("future")
-        return World(machine, [model, fault.target()], fired_sinks=sinks)
+        return new_world("future", [fault.target()])
     result = explore(machine, make_world, DEFAULT_BOUNDS["future"])
     actions = [s.action for s in result.counterexample.steps]
     # new, complete, complete again: nothing shorter can show an overwrite
@@ -79,11 +78,10 @@ def test_breadth_first_finds_the_shortest_counterexample():
 
 def test_exploration_is_deterministic():
     from asyncspec.model_tests.explore import Bounds
-    machine = _spec("cpython")["event"]
+    machine = spec_for("cpython")["event"]
 
     def make_world():
-        model, sinks = model_for("event")
-        return World(machine, [model] + builtin_targets("event"), fired_sinks=sinks)
+        return new_world("event", builtin_targets("event"))
     bounds = Bounds(depth=3, tasks=2)
     first = explore(machine, make_world, bounds)
     second = explore(machine, make_world, bounds)

@@ -15,16 +15,27 @@ from . import ensure_future as _ensure_future
 from . import event as _event
 from . import future as _future
 from . import seed
+from ._names import resolve_namespace
+from ._plan import (
+    DECISIONS, Attempt, Branch, Constructor, Decision, GuardTest, OperationPlan, Plan, RowPlan, lower, plan_of,
+)
 from ._schema import (
-    Clause, Field, Guard, Machine, Operation, Row, State, load_machine, normalise, state_part,
+    Clause, Field, Guard, Machine, Operation, Row, State, load_machine, normalise, row_matches, state_part,
+)
+from ._verbs import (
+    EFFECTS, OUTPUTS, Append, Call, Delegates, Effect, Emitter, ForEach, Interpreter, Keep, Output, Park,
+    Raises, Reraises, Returns, Set, Suspend,
 )
 from .errors import AsyncSpecError, InvalidSpec
 from .profiles import DEFAULT_PROFILE, PROFILES
 
 __all__ = [
-    "AsyncSpecError", "Clause", "DEFAULT_PROFILE", "DECLARATIONS", "Field", "Guard",
-    "InvalidSpec", "Machine", "Operation", "PROFILES", "Row", "Spec", "State", "load",
-    "seed", "state_part",
+    "AsyncSpecError", "Append", "Attempt", "Branch", "Call", "Clause", "Constructor", "DECISIONS",
+    "DECLARATIONS", "DEFAULT_PROFILE", "Decision", "Delegates", "EFFECTS", "Effect", "Emitter", "Field",
+    "ForEach", "Guard", "GuardTest", "Interpreter", "InvalidSpec", "Keep", "Machine", "OUTPUTS", "Operation",
+    "OperationPlan", "Output", "PROFILES", "Park", "Plan", "Raises", "Reraises", "Returns", "Row", "RowPlan",
+    "Set", "Spec", "State", "Suspend", "load", "lower", "plan_of", "resolve_namespace", "row_matches", "seed",
+    "state_part",
 ]
 
 #: The raw declarations, by machine name, in the order they are presented.

@@ -49,20 +49,19 @@ from __future__ import annotations
 import ast
 import builtins
 import fnmatch
+import inspect
 import re
 import string
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping
 
+from ._verbs import OUTPUTS, Delegates, Effect, Output, Reraises, parse_effect, parse_output
 from .errors import InvalidSpec
 
 #: Keys of a transition dict that ``transitions.Machine`` understands.
 STATE_PART_KEYS = ("trigger", "source", "dest", "conditions", "unless")
-ROW_KEYS = STATE_PART_KEYS + (
-    "returns", "raises", "reraises", "delegates", "effects", "clauses", "python", "let",
-)
-OUTPUT_KEYS = ("returns", "raises", "reraises", "delegates")
-EFFECT_VERBS = ("set", "append", "keep", "for_each", "do", "suspend", "park")
+ROW_KEYS = STATE_PART_KEYS + tuple(OUTPUTS) + ("effects", "clauses", "python", "let")
+OPERATION_KEYS = ("kind", "params", "doc", "aliases", "probe")
 OPERATION_KINDS = ("query", "command", "generator", "coroutine", "finalizer", "function", "continuation")
 CLAUSE_SOURCES = ("seed", "cpython-docs", "cpython-source", "cpython-behaviour")
 OTHERWISE = "otherwise"
@@ -105,10 +104,14 @@ class Operation:
     kind: str
     doc: str = ""
     aliases: tuple[str, ...] = ()
+    #: A query without parameters whose answer is part of the observable state.
+    probe: bool = False
+    #: The signature without ``self``: the one reading of ``params``.
+    signature: inspect.Signature = field(default_factory=inspect.Signature, compare=False)
 
     @property
     def param_names(self) -> tuple[str, ...]:
-        return _param_names(self.params)
+        return tuple(self.signature.parameters)
 
 
 @dataclass(frozen=True)
@@ -131,12 +134,9 @@ class Row:
     dest: str | None
     conditions: tuple[str, ...] = ()
     unless: tuple[str, ...] = ()
-    effects: tuple[Mapping[str, Any], ...] = ()
+    effects: tuple[Effect, ...] = ()
     let: tuple[tuple[str, str], ...] = ()
-    returns: str | None = None
-    raises: str | None = None
-    reraises: bool = False
-    delegates: str | None = None
+    output: Output | None = None
     clauses: tuple[str, ...] = ()
 
     @property
@@ -154,13 +154,7 @@ class Row:
 
     @property
     def output_label(self) -> str:
-        if self.returns is not None:
-            return self.returns
-        if self.raises is not None:
-            return f"raise {self.raises}"
-        if self.reraises:
-            return "re-raise"
-        return f"as {self.delegates}()"
+        return self.output.label() if self.output is not None else ""
 
 
 @dataclass(frozen=True)
@@ -294,22 +288,37 @@ def version_matches(gate: str | None, python: tuple[int, int], where: str) -> bo
     }[op]
 
 
-def _param_names(params: str) -> tuple[str, ...]:
-    if not params.strip():
-        return ()
+def signature_of(params: str, where: str) -> inspect.Signature:
+    """Read a declared parameter list, once: the one parser of ``params``.
+
+    Defaults must be literals, so that the signature needs no evaluation.
+    """
     try:
-        tree = ast.parse(f"def f(self, {params}): pass")
+        fn = ast.parse(f"def f({params}): pass").body[0]
     except SyntaxError:
-        raise InvalidSpec("operation params", "a Python parameter list", params) from None
-    fn = tree.body[0]
+        raise InvalidSpec(where, "a Python parameter list in 'params'", params) from None
     assert isinstance(fn, ast.FunctionDef)
     a = fn.args
-    names = [x.arg for x in a.posonlyargs + a.args + a.kwonlyargs][1:]
+    P = inspect.Parameter
+
+    def literal(node: ast.expr | None) -> Any:
+        if node is None:
+            return P.empty
+        try:
+            return ast.literal_eval(node)
+        except ValueError:
+            raise InvalidSpec(where, "literal defaults in 'params'", ast.unparse(node)) from None
+
+    positional = a.posonlyargs + a.args
+    defaults = [None] * (len(positional) - len(a.defaults)) + list(a.defaults)
+    out = [P(x.arg, P.POSITIONAL_ONLY if x in a.posonlyargs else P.POSITIONAL_OR_KEYWORD, default=literal(d))
+           for x, d in zip(positional, defaults)]
     if a.vararg:
-        names.append(a.vararg.arg)
+        out.append(P(a.vararg.arg, P.VAR_POSITIONAL))
+    out += [P(x.arg, P.KEYWORD_ONLY, default=literal(d)) for x, d in zip(a.kwonlyargs, a.kw_defaults)]
     if a.kwarg:
-        names.append(a.kwarg.arg)
-    return tuple(names)
+        out.append(P(a.kwarg.arg, P.VAR_KEYWORD))
+    return inspect.Signature(out)
 
 
 def row_id(t: Mapping[str, Any], siblings: int) -> str:
@@ -336,13 +345,6 @@ def substitute(expr: str | None, parameters: Mapping[str, str], where: str) -> s
         ) from None
     except ValueError:
         raise InvalidSpec(where, "'$' only before a parameter name", expr) from None
-
-
-def _substitute_effect(effect: Mapping[str, Any], parameters: Mapping[str, str], where: str) -> dict:
-    return {
-        k: substitute(v, parameters, where) if isinstance(v, str) else v
-        for k, v in effect.items()
-    }
 
 
 def _as_tuple(value: Any, where: str) -> tuple[str, ...]:
@@ -392,22 +394,26 @@ def load_machine(
     operations = []
     for op_name, op in raw["operations"].items():
         where = f"{name}: operation {op_name!r}"
+        unknown = sorted(set(op) - set(OPERATION_KEYS))
+        if unknown:
+            raise InvalidSpec(where, f"only the keys {OPERATION_KEYS}", unknown)
         kind = op.get("kind", "command")
         if kind not in OPERATION_KINDS:
             raise InvalidSpec(where, f"a kind in {OPERATION_KINDS}", kind)
         params = op.get("params", "")
-        try:
-            _param_names(params)
-        except InvalidSpec:
-            raise InvalidSpec(where, "a Python parameter list in 'params'", params) from None
+        probe = op.get("probe", False)
+        if probe not in (True, False) or (probe and (kind != "query" or params)):
+            raise InvalidSpec(where, "'probe' only on a query without parameters", {"kind": kind, "params": params})
         operations.append(Operation(op_name, params, kind, op.get("doc", ""),
-                                    tuple(op.get("aliases", ()))))
+                                    tuple(op.get("aliases", ())), probe, signature_of(params, where)))
 
     constructor = None
     constructor_let: tuple[tuple[str, str], ...] = ()
     if "constructor" in raw:
         c = raw["constructor"]
-        constructor = Operation("__init__", c.get("params", ""), "command", c.get("doc", ""))
+        params = c.get("params", "")
+        constructor = Operation("__init__", params, "command", c.get("doc", ""),
+                                signature=signature_of(params, f"{name}: constructor"))
         constructor_let = tuple((k, substitute(v, parameters, f"{name}: constructor"))
                                 for k, v in c.get("let", {}).items())
 
@@ -482,26 +488,18 @@ def _load_row(machine: str, t: Mapping[str, Any], group_sizes: Mapping, paramete
     unknown = set(t) - set(ROW_KEYS)
     if unknown:
         raise InvalidSpec(where, f"only the keys {ROW_KEYS}", sorted(unknown))
-    outputs = [k for k in OUTPUT_KEYS if t.get(k) not in (None, False)]
-    if len(outputs) > 1:
-        raise InvalidSpec(where, "at most one of " + ", ".join(OUTPUT_KEYS), outputs,
-                          "A row answers one way: return, raise, re-raise or delegate.")
-    effects = []
-    for e in t.get("effects", ()):
-        if not isinstance(e, Mapping) or not (set(e) & set(EFFECT_VERBS)):
-            raise InvalidSpec(where, f"an effect keyed by one of {EFFECT_VERBS}", e)
-        effects.append(_substitute_effect(e, parameters, where))
+
+    def sub(expr: str) -> str:
+        return substitute(expr, parameters, where) or ""
+
     let = t.get("let", {})
     return Row(
         id=rid, trigger=t["trigger"], source=t["source"], dest=t.get("dest"),
         conditions=_as_tuple(t.get("conditions"), where + " conditions"),
         unless=_as_tuple(t.get("unless"), where + " unless"),
-        effects=tuple(effects),
-        let=tuple((k, substitute(v, parameters, where)) for k, v in let.items()),
-        returns=substitute(t.get("returns"), parameters, where),
-        raises=substitute(t.get("raises"), parameters, where),
-        reraises=bool(t.get("reraises")),
-        delegates=t.get("delegates"),
+        effects=tuple(parse_effect(e, sub, where) for e in t.get("effects", ())),
+        let=tuple((k, sub(v)) for k, v in let.items()),
+        output=parse_output(t, sub, where),
         clauses=_as_tuple(t.get("clauses"), where + " clauses"),
     )
 
@@ -539,8 +537,8 @@ def check_names_resolve(m: Machine) -> None:
         for g in r.conditions + r.unless:
             if g not in m.guards:
                 raise InvalidSpec(where, f"a guard declared under 'guards' ({sorted(m.guards)})", g)
-        if r.delegates is not None and r.delegates not in ops:
-            raise InvalidSpec(where, f"'delegates' naming an operation in {sorted(ops)}", r.delegates)
+        if isinstance(r.output, Delegates) and r.output.operation not in ops:
+            raise InvalidSpec(where, f"'delegates' naming an operation in {sorted(ops)}", r.output.operation)
         if not r.clauses:
             raise InvalidSpec(where, "at least one clause it formalizes", r.clauses)
         for c in r.clauses:
@@ -625,22 +623,17 @@ def check_outputs(m: Machine) -> None:
     for r in list(m.rows) + list(m.uninitialized.values()):
         where = f"{m.name}: row {r.id!r}"
         op = m.operation(r.trigger)
-        has_output = r.returns is not None or r.raises is not None or r.reraises or r.delegates
-        if not has_output and op.kind in ("query", "function", "continuation"):
+        if r.output is None and op.kind in ("query", "function", "continuation"):
             raise InvalidSpec(where, f"an output ('returns', 'raises', ...) for a {op.kind}", "none")
         attempts = [g for g in r.conditions if m.guards[g].is_attempt]
-        if r.reraises and not attempts:
+        if isinstance(r.output, Reraises) and not attempts:
             raise InvalidSpec(where, "'reraises' only on a row guarded by an attempt", r.conditions)
         for e in r.effects:
-            verb = next(v for v in EFFECT_VERBS if v in e)
-            if verb in ("set", "append", "keep", "for_each", "park"):
-                target = e[verb]
+            for target in e.fields():
                 if target not in {f.name for f in m.fields}:
-                    raise InvalidSpec(where, f"{verb!r} to name a declared field", target)
-            if verb == "suspend" and op.kind != "generator":
-                raise InvalidSpec(where, "'suspend' only in a generator operation", op.kind)
-            if verb == "park" and op.kind != "coroutine":
-                raise InvalidSpec(where, "'park' only in a coroutine operation", op.kind)
+                    raise InvalidSpec(where, f"{e.key!r} to name a declared field", target)
+            if e.kinds is not None and op.kind not in e.kinds:
+                raise InvalidSpec(where, f"{e.key!r} only in a {' or '.join(e.kinds)} operation", op.kind)
 
 
 def check_attempts_are_paired(m: Machine) -> None:
@@ -706,18 +699,15 @@ def check_expressions(m: Machine) -> None:
                 _check_expr(m, expr, scope, f"{m.name}: guard {g.name!r}")
     for r in list(m.rows) + list(m.uninitialized.values()):
         where = f"{m.name}: row {r.id!r}"
-        counted = {e["count"] for e in r.effects if "keep" in e and "count" in e}
-        scope = base | set(m.operation(r.trigger).param_names) | {k for k, _ in r.let} | binds | counted
+        scope = base | set(m.operation(r.trigger).param_names) | {k for k, _ in r.let} | binds
         for _, expr in r.let:
             _check_expr(m, expr, scope, where)
-        for expr in (r.returns, r.raises):
-            if expr is not None:
-                _check_expr(m, expr, scope, where)
         for e in r.effects:
-            item_scope = scope | {"item"}
-            for key, expr in e.items():
-                if key in ("to", "item", "where", "do", "skip", "suspend", "waiter") and isinstance(expr, str):
-                    _check_expr(m, expr, item_scope, f"{where} effect {key!r}")
+            for x in e.expressions():
+                _check_expr(m, x.text, scope | set(x.extra), f"{where} effect {x.role!r}")
+            scope = scope | set(e.binds())
+        for x in r.output.expressions() if r.output is not None else ():
+            _check_expr(m, x.text, scope | set(x.extra), where)
     if m.constructor is not None:
         scope = base | set(m.constructor.param_names) | {k for k, _ in m.constructor_let}
         for f in m.fields:

@@ -25,7 +25,7 @@ def test_every_profile_loads_for_every_python(profile, python):
 
 def test_version_gates_resolve_per_python():
     rows = {v: load(python=v)["future"].row("PENDING.set_exception[is_stop_iteration]") for v in PYTHONS}
-    assert rows[(3, 12)].dest is None and rows[(3, 12)].raises.startswith("TypeError")
+    assert rows[(3, 12)].dest is None and rows[(3, 12)].output.label().startswith("raise TypeError")
     assert rows[(3, 13)].dest == "FINISHED"
     guard = {v: load(python=v)["ensure_future"].guards["is_coroutine"].expr for v in [(3, 11), (3, 12)]}
     assert "GeneratorType" in guard[(3, 11)] and "GeneratorType" not in guard[(3, 12)]

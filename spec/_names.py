@@ -6,7 +6,8 @@ import builtins
 import importlib
 from typing import Any
 
-from .spec import InvalidSpec, Machine
+from ._schema import Machine
+from .errors import InvalidSpec
 
 
 def resolve_namespace(machine: Machine) -> dict[str, Any]:

@@ -1,0 +1,246 @@
+"""The executable model: a machine's plan, interpreted.
+
+The model walks the same plan as the compiler (``spec.lower``) and asks each
+verb to ``run()`` itself, so the two backends cannot mean different things by
+one declaration. A model object keeps its fields under the declared attribute
+names, so it is a duck-typed Future or Event that a real event loop and real
+Tasks can use; it is slow, and that is fine: the model is the oracle, not the
+product.
+
+Every row that fires is reported to the :class:`Recorder` the model classes
+were built with: that is what coverage counts. An object keeps the recorder
+of the classes that made it, so a late finalizer of an object from an earlier
+run never counts in the current one.
+"""
+
+from __future__ import annotations
+
+from types import GeneratorType
+from typing import Any, Callable, Iterator
+
+from ..spec import Machine, OperationPlan, Plan, RowPlan, Spec, plan_of, resolve_namespace
+
+
+class Recorder:
+    """The ids of the rows the model fired, in order."""
+
+    def __init__(self) -> None:
+        self.fired: list[str] = []
+
+    def record(self, row_id: str) -> None:
+        self.fired.append(row_id)
+
+    def mark(self) -> int:
+        """Where the record stands now, for :meth:`since`."""
+        return len(self.fired)
+
+    def since(self, mark: int, until: int | None = None) -> tuple[str, ...]:
+        return tuple(self.fired[mark:until])
+
+
+class _Call:
+    """The scope of one operation call on one model object: an ``Interpreter`` for the verbs."""
+
+    def __init__(self, obj: "ModelObject", env: dict[str, Any]) -> None:
+        self.obj = obj
+        self.env = env
+        self.guards: dict[str, bool] = {}
+        self.raised: BaseException | None = None
+
+    def eval(self, expr: str, **extra: Any) -> Any:
+        obj = self.obj
+        scope = {f.name: getattr(obj, f.attr, None) for f in obj.asyncspec_machine.fields}
+        scope["self"] = obj
+        scope.update(self.env)
+        scope.update(extra)
+        return eval(_code(expr), obj.asyncspec_globals, scope)
+
+    def get(self, field: str) -> Any:
+        return getattr(self.obj, self.obj.asyncspec_machine.field(field).attr)
+
+    def put(self, field: str, value: Any) -> None:
+        setattr(self.obj, self.obj.asyncspec_machine.field(field).attr, value)
+
+    def bind(self, name: str, value: Any) -> None:
+        self.env[name] = value
+
+    def delegate(self, operation: str) -> Any:
+        return getattr(self.obj, operation)()
+
+    def holds(self, name: str, expr: str) -> bool:
+        # Guards are pure: each is evaluated at most once per call.
+        if name not in self.guards:
+            self.guards[name] = bool(self.eval(expr))
+        return self.guards[name]
+
+
+class ModelObject:
+    """Base of the classes :func:`model_class` builds."""
+
+    asyncspec_machine: Machine
+    asyncspec_plan: Plan
+    asyncspec_globals: dict[str, Any]
+    asyncspec_recorder: Recorder
+
+    def _select(self, op: OperationPlan, args: tuple, kwargs: dict) -> tuple[RowPlan, _Call]:
+        """Pick the row that fires, as the plan orders the branches, and record it."""
+        bound = op.signature.bind(*args, **kwargs)
+        bound.apply_defaults()
+        call = _Call(self, dict(bound.arguments))
+        state = self.asyncspec_plan.state_of(getattr(self, self.asyncspec_machine.state_attr, None))
+        if state is None:
+            if op.uninitialized is None:
+                raise AttributeError(
+                    f"{type(self).__name__!r} object has no attribute {self.asyncspec_machine.state_attr!r}")
+            row = op.uninitialized
+        else:
+            row = _choose(op, state.name, call, self.asyncspec_globals)
+        self.asyncspec_recorder.record(row.id)
+        return row, call
+
+    def _steps(self, row: RowPlan, call: _Call) -> Iterator[tuple[str, Any]]:
+        """Run the row's effects, moving the state where the plan says; yield what they wait on."""
+        for i, effect in enumerate(row.effects):
+            if i == row.move_at:
+                self._move(row)
+            yield from effect.run(call)
+        if row.move_at == len(row.effects):
+            self._move(row)
+
+    def _move(self, row: RowPlan) -> None:
+        assert row.dest is not None
+        setattr(self, self.asyncspec_machine.state_attr, row.dest.value)
+
+    def _run_plain(self, op: OperationPlan, args: tuple, kwargs: dict) -> Any:
+        row, call = self._select(op, args, kwargs)
+        for _ in self._steps(row, call):
+            raise RuntimeError(f"{op.name} suspended outside a generator or coroutine")
+        return row.output.run(call)
+
+    def _run_generator(self, op: OperationPlan, args: tuple, kwargs: dict) -> Any:
+        row, call = self._select(op, args, kwargs)
+        for _, value in self._steps(row, call):
+            yield value
+        return row.output.run(call)
+
+    async def _run_coroutine(self, op: OperationPlan, args: tuple, kwargs: dict) -> Any:
+        row, call = self._select(op, args, kwargs)
+        steps = self._steps(row, call)
+        try:
+            for _, value in steps:
+                try:
+                    await value
+                except BaseException as e:
+                    steps.throw(e)
+                    raise
+        finally:
+            steps.close()
+        return row.output.run(call)
+
+
+def _choose(op: OperationPlan, state: str, call: _Call, globals_: dict[str, Any]) -> RowPlan:
+    decision = op.decision(state)
+    for name, expr in decision.lets:
+        call.bind(name, call.eval(expr))
+    for branch in decision.branches:
+        if not all(call.holds(t.guard.name, t.guard.expr) is t.holds for t in branch.tests):
+            continue
+        attempt = branch.attempt
+        if attempt is None:
+            assert branch.row is not None
+            return branch.row
+        guard = attempt.guard
+        for name, expr in guard.let:
+            call.bind(name, call.eval(expr))
+        # Matched by class, as ``except`` matches: the name means what it means in the declaration.
+        expected = eval(_code(guard.raises), globals_)
+        try:
+            call.bind(guard.bind, call.eval(guard.attempt))
+        except expected as e:
+            call.raised = e
+            return attempt.refused
+        return attempt.passed
+    raise AssertionError(f"no branch of {op.name} in {state} holds")  # the validator requires a fallback
+
+
+_CODE: dict[str, Any] = {}
+
+
+def _code(expr: str) -> Any:
+    code = _CODE.get(expr)
+    if code is None:
+        code = _CODE[expr] = compile(expr, "<spec>", "eval")
+    return code
+
+
+def model_class(machine: Machine, recorder: Recorder) -> type:
+    """Build a class whose instances behave as ``machine`` declares, reporting to ``recorder``."""
+    plan = plan_of(machine)
+    globals_ = resolve_namespace(machine)
+    namespace: dict[str, Any] = {
+        "asyncspec_machine": machine,
+        "asyncspec_plan": plan,
+        "asyncspec_globals": globals_,
+        "asyncspec_recorder": recorder,
+        "__module__": __name__,
+        "__qualname__": machine.title.rsplit(".", 1)[-1],
+        "__doc__": f"{machine.title}, interpreted from its declaration.",
+        "__class_getitem__": classmethod(lambda cls, item: cls),
+    }
+    for attr, expr in plan.class_defaults:
+        namespace[attr] = eval(expr, globals_)
+    ctor = plan.constructor
+
+    def __init__(self: ModelObject, *args: Any, **kwargs: Any) -> None:
+        bound = ctor.signature.bind(*args, **kwargs)
+        bound.apply_defaults()
+        call = _Call(self, dict(bound.arguments))
+        for name, expr in ctor.lets:
+            call.bind(name, call.eval(expr))
+        for init in ctor.inits:
+            if init.condition is None or call.eval(init.condition):
+                setattr(self, init.field.attr, call.eval(init.value))
+        setattr(self, machine.state_attr, ctor.initial.value)
+
+    namespace["__init__"] = __init__
+    for op in plan.operations:
+        namespace[op.name] = _operation(op)
+    for alias, op_name in plan.aliases:
+        namespace[alias] = namespace[op_name]
+    return type(namespace["__qualname__"], (ModelObject,), namespace)
+
+
+def _operation(op: OperationPlan) -> Callable[..., Any]:
+    kind = op.operation.kind
+    if kind == "generator":
+        def operation(self: ModelObject, *args: Any, **kwargs: Any) -> GeneratorType:
+            return self._run_generator(op, args, kwargs)
+    elif kind == "coroutine":
+        def operation(self: ModelObject, *args: Any, **kwargs: Any) -> Any:  # type: ignore[misc]
+            return self._run_coroutine(op, args, kwargs)
+    else:
+        def operation(self: ModelObject, *args: Any, **kwargs: Any) -> Any:  # type: ignore[misc]
+            return self._run_plain(op, args, kwargs)
+    operation.__name__ = op.name
+    return operation
+
+
+def model_function(machine: Machine, recorder: Recorder) -> Callable[..., Any]:
+    """Build the function a ``function``-kind machine declares (one fresh instance per call)."""
+    cls = model_class(machine, recorder)
+    (op,) = plan_of(machine).operations
+
+    def function(*args: Any, **kwargs: Any) -> Any:
+        return getattr(cls(), op.name)(*args, **kwargs)
+
+    function.__name__ = op.name
+    function.asyncspec_class = cls  # type: ignore[attr-defined]
+    return function
+
+
+def build(spec: Spec, recorder: Recorder) -> dict[str, Any]:
+    """The model of every machine of ``spec`` by name: a class, or a function for a function machine."""
+    return {name: model_function(m, recorder) if plan_of(m).function else model_class(m, recorder)
+            for name, m in spec.machines.items()}
+
+
