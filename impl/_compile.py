@@ -142,6 +142,10 @@ class Compiler:
             return _function(header, out)
         branches = _merge([(d.state.name, self._decision_source(d, body.local)) for d in op.decisions])
         uninitialized = op.uninitialized
+        if len(branches) == 1 and uninitialized is None:
+            # Every state does the same: nothing to test.
+            out.lines.extend(branches[0][1])
+            return _function(header, out)
         tests = len(branches) - (uninitialized is None)
         if tests == 1 and uninitialized is None:
             # Two ways to go: the shorter falls through first (a query's answer, not the work).

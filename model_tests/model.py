@@ -18,7 +18,7 @@ from __future__ import annotations
 from types import GeneratorType
 from typing import Any, Callable, Iterator
 
-from ..spec import Machine, OperationPlan, Plan, RowPlan, Spec, plan_of, resolve_namespace
+from ..spec import Attempt, Machine, OperationPlan, Plan, RowPlan, Spec, plan_of, resolve_namespace
 
 
 class Recorder:
@@ -142,13 +142,8 @@ def _choose(op: OperationPlan, state: str, call: _Call, globals_: dict[str, Any]
     decision = op.decision(state)
     for name, expr in decision.lets:
         call.bind(name, call.eval(expr))
-    for branch in decision.branches:
-        if not all(call.holds(t.guard.name, t.guard.expr) is t.holds for t in branch.tests):
-            continue
-        attempt = branch.attempt
-        if attempt is None:
-            assert branch.row is not None
-            return branch.row
+
+    def refuses(attempt: Attempt) -> bool:
         guard = attempt.guard
         for name, expr in guard.let:
             call.bind(name, call.eval(expr))
@@ -158,9 +153,10 @@ def _choose(op: OperationPlan, state: str, call: _Call, globals_: dict[str, Any]
             call.bind(guard.bind, call.eval(guard.attempt))
         except expected as e:
             call.raised = e
-            return attempt.refused
-        return attempt.passed
-    raise AssertionError(f"no branch of {op.name} in {state} holds")  # the validator requires a fallback
+            return True
+        return False
+
+    return decision.choose(lambda guard: call.holds(guard.name, guard.expr), refuses)
 
 
 _CODE: dict[str, Any] = {}

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import inspect
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Callable
 
 from ._schema import Field, Guard, Machine, Operation, Row, State
 from ._verbs import SILENT, Effect, Output
@@ -108,6 +108,21 @@ class Decision:
     @property
     def rows(self) -> tuple[RowPlan, ...]:
         return tuple(r for b in self.branches for r in b.rows)
+
+    def choose(self, holds: Callable[[Guard], bool], refuses: Callable[[Attempt], bool]) -> RowPlan:
+        """The row that fires: the first branch whose tests all come out as required.
+
+        ``holds`` evaluates a guard and ``refuses`` makes an attempt; each is asked
+        only when the branches before did not hold, in the order the rows are declared.
+        """
+        for branch in self.branches:
+            if all(holds(t.guard) is t.holds for t in branch.tests):
+                if branch.attempt is None:
+                    assert branch.row is not None
+                    return branch.row
+                return branch.attempt.refused if refuses(branch.attempt) else branch.attempt.passed
+        # The validator requires an unguarded row last in every decision.
+        raise AssertionError(f"no branch holds in {self.state.name}")
 
 
 @dataclass(frozen=True)
