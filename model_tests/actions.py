@@ -2,93 +2,61 @@
 
 Every declared operation becomes actions by its kind: a query or command is
 called, a generator operation is awaited in a task (and driven by hand, to
-reach what a misused await does), a coroutine operation is started as a task (also on
-another loop), a finalizer is reached by collecting the object, and a
+reach what a misused await does), a coroutine operation is started as a task
+(also on another loop), a finalizer is reached by collecting the object, and a
 function is called. Loop progress, task cancellation and object creation are
-the harness's own actions. Parameter values come from DOMAINS, by parameter
-name; a parameter without a domain is an error, so a new operation cannot be
-left untested silently.
+the harness's own actions. Parameter values come from the value domains in
+``machines``; arguments are passed as the operation's one signature says
+(:func:`call_arguments`), by exhaustive and random exploration alike.
 """
 
 from __future__ import annotations
 
+import inspect
 import itertools
-from typing import Iterable
+from typing import Iterable, Mapping
 
 from ..spec import Machine, Operation
-from .engine import Action, Recipe
+from .engine import Action
+from .machines import domain, facts
+from .recipes import OMITTED, Recipe
 
-OMITTED = None  # a keyword parameter left at its default
-
-#: Small value domains, by parameter name (or "operation.parameter").
-DOMAINS: dict[str, tuple[Recipe | None, ...]] = {
-    "result": (Recipe("value", None), Recipe("value", 1), Recipe("exception", "ValueError", ("as a value",))),
-    "exception": (
-        Recipe("exception_class", "ValueError"), Recipe("exception", "KeyError", ("k",)),
-        Recipe("exception", "StopIteration", ("s",)), Recipe("exception_class", "StopIteration"),
-        Recipe("exception", "CancelledError", ()), Recipe("value", 42),
-    ),
-    "msg": (OMITTED, Recipe("value", "why")),
-    "add_done_callback.fn": (Recipe("callback", "cb0"), Recipe("callback", "cb1")),
-    "remove_done_callback.fn": (Recipe("equal_callback", "cb0"), Recipe("equal_callback", "cb1")),
-    "context": (OMITTED, Recipe("context", "explicit")),
-    "coro_or_future": (
-        Recipe("coroutine"), Recipe("future", "same"), Recipe("future", "other"), Recipe("duck_future"),
-        Recipe("awaitable"), Recipe("generator"), Recipe("function"), Recipe("value", None),
-        Recipe("value", 42),
-    ),
-    "ensure_future.loop": (OMITTED, Recipe("loop", "same"), Recipe("loop", "other"), Recipe("loop", "closed")),
-}
-
-#: Smaller domains for breadth-first exploration, where every value multiplies the states.
-SMALL: dict[str, tuple[Recipe | None, ...]] = {
-    "result": (Recipe("value", 1),),
-    "exception": (Recipe("exception_class", "ValueError"), Recipe("exception", "StopIteration", ("s",)),
-                  Recipe("value", 42)),
-    "add_done_callback.fn": (Recipe("callback", "cb0"),),
-    "remove_done_callback.fn": (Recipe("equal_callback", "cb0"),),
-}
+#: How names are given to what actions make, by role.
+PREFIXES = {"task": "t", "iterator": "i", "uninitialized": "u", "callback": "cb"}
 
 
-class MissingDomain(KeyError):
-    pass
+def object_name(machine: Machine, n: int) -> str:
+    """The name of the ``n``-th object of ``machine``: its initial, unless a role already uses it."""
+    letter = machine.name[0]
+    return f"{'o' if letter in {p[0] for p in PREFIXES.values()} else letter}{n}"
 
 
-def domain(op: Operation, param: str, domains: dict | None = None) -> tuple[Recipe | None, ...]:
-    for table in ((domains or {}), DOMAINS):
-        for key in (f"{op.name}.{param}", param):
-            if key in table:
-                return table[key]
-    raise MissingDomain(f"no value domain for parameter {param!r} of {op.name}(); add one to "
-                        f"asyncspec.model_tests.actions.DOMAINS")
+def call_arguments(op: Operation, values: Mapping[str, Recipe | None]) -> tuple[tuple, tuple]:
+    """Split parameter values into positional and keyword arguments, as the signature says.
 
-
-def _keyword_only(op: Operation) -> set[str]:
-    params = op.params
-    if "*" not in params:
-        return {p.split("=")[0].strip() for p in params.split(",") if "=" in p}
-    return {p.split("=")[0].strip() for p in params.split("*", 1)[1].split(",") if p.strip()}
+    A parameter that may be passed by position is; keyword-only ones go by
+    keyword; an omitted value (None) leaves the parameter at its default.
+    """
+    args: list[Recipe] = []
+    kwargs: list[tuple[str, Recipe]] = []
+    skipped = False
+    for name, parameter in op.signature.parameters.items():
+        recipe = values.get(name)
+        if recipe is OMITTED:
+            skipped = True
+            continue
+        if parameter.kind is inspect.Parameter.KEYWORD_ONLY or skipped:
+            kwargs.append((name, recipe))
+        else:
+            args.append(recipe)
+    return tuple(args), tuple(kwargs)
 
 
 def argument_sets(op: Operation, domains: dict | None = None) -> list[tuple[tuple, tuple]]:
     """Every (args, kwargs) combination of the operation's parameters over their domains."""
     names = op.param_names
     choices = [domain(op, p, domains) for p in names]
-    keyword = _keyword_only(op)
-    out = []
-    for combo in itertools.product(*choices):
-        args = []
-        kwargs = []
-        for name, recipe in zip(names, combo):
-            if recipe is OMITTED:
-                continue
-            if name in keyword:
-                kwargs.append((name, recipe))
-            else:
-                args.append(recipe)
-        out.append((tuple(args), tuple(kwargs)))
-    return out
-
+    return [call_arguments(op, dict(zip(names, combo))) for combo in itertools.product(*choices)]
 
 
 def operation_actions(machine: Machine, op: Operation, obj: str, task_name: str,
@@ -100,11 +68,10 @@ def operation_actions(machine: Machine, op: Operation, obj: str, task_name: str,
         return [Action("call", op.name, obj, a, k) for a, k in argument_sets(op, domains)]
     if op.kind == "generator":
         return [Action("await", op.name, obj, result=task_name),
-                Action("iterate", op.name, obj, result="i" + task_name[1:])]
+                Action("iterate", op.name, obj, result=PREFIXES["iterator"] + task_name[1:])]
     if op.kind == "coroutine":
-        return [Action("start", op.name, obj, a, k, result=task_name) for a, k in argument_sets(op, domains)] + \
-               [Action("start", f"{op.name}@elsewhere", obj, a, k, result=task_name)
-                for a, k in argument_sets(op, domains)]
+        return [Action("start", op.name, obj, a, k, result=task_name, elsewhere=elsewhere)
+                for elsewhere in (False, True) for a, k in argument_sets(op, domains)]
     if op.kind == "finalizer":
         return [Action("collect", op.name, obj)]
     if op.kind == "function":
@@ -113,23 +80,23 @@ def operation_actions(machine: Machine, op: Operation, obj: str, task_name: str,
 
 
 def creation_actions(machine: Machine, name: str) -> list[Action]:
-    if any(op.kind == "function" for op in machine.operations):
+    if facts(machine.name).function:
         return []
-    actions = [Action("new", machine.name, result=name)]
-    return actions
+    return [Action("new", result=name, machine=machine.name)]
 
 
 def uninitialized_action(machine: Machine, name: str) -> list[Action]:
-    return [Action("new", "uninitialized", result=name)] if machine.uninitialized else []
+    if not facts(machine.name).uninitialized:
+        return []
+    return [Action("new", result=name, machine=machine.name, uninitialized=True)]
 
 
 LOOP_ACTIONS = (Action("once"), Action("idle"))
 
 
-
 def task_actions(tasks: Iterable[str]) -> list[Action]:
-    return [Action("cancel", "cancel", t) for t in tasks]
+    return [Action("cancel_task", obj=t) for t in tasks]
 
 
 def resume_actions(iterators: Iterable[str]) -> list[Action]:
-    return [Action("resume", "", i) for i in iterators]
+    return [Action("resume", obj=i) for i in iterators]

@@ -21,6 +21,7 @@ loop's exception handler, and the state queries answered after the step.
 from __future__ import annotations
 
 import asyncio
+import builtins
 import contextvars
 import gc
 import inspect
@@ -31,95 +32,79 @@ from typing import Any, Callable
 
 from ..spec import Machine
 from ..spec.errors import HarnessAbort, StepTimeout, TargetCrashed  # noqa: F401 - HarnessAbort for explore
+from .machines import facts, kinds
+from .recipes import EXCEPTIONS, Recipe
+
+#: What a named thing in a run is: the machine's objects, and what the harness makes around them.
+OBJECT, TASK, ITERATOR, CALLBACK, ARGUMENT = "object", "task", "iterator", "callback", "argument"
 
 #: The context variable each callback reports: which context it ran in.
 CONTEXT = contextvars.ContextVar("asyncspec_context", default=None)
 IDLE_LIMIT = 20
 
 
-# -- recipes: arguments described as data ---------------------------------------
-
-@dataclass(frozen=True)
-class Recipe:
-    """An argument, described so that every run can make its own copy of it."""
-
-    kind: str
-    value: Any = None
-    args: tuple = ()
-
-    def python(self) -> str:
-        return _RECIPE_PYTHON[self.kind](self)
-
-
-_EXCEPTIONS = {
-    "ValueError": ValueError, "KeyError": KeyError, "StopIteration": StopIteration,
-    "CancelledError": asyncio.CancelledError, "RuntimeError": RuntimeError, "TypeError": TypeError,
-}
-
-_RECIPE_PYTHON: dict[str, Callable[[Recipe], str]] = {
-    "value": lambda r: repr(r.value),
-    "exception": lambda r: f"{_exception_name(r.value)}({', '.join(map(repr, r.args))})",
-    "exception_class": lambda r: _exception_name(r.value),
-    "callback": lambda r: str(r.value),
-    "equal_callback": lambda r: f"Callback({r.value!r})",
-    "context": lambda r: f"marked_context({r.value!r})",
-    "object": lambda r: str(r.value),
-    "coroutine": lambda r: "returns_done()",
-    "generator": lambda r: "plain_generator()",
-    "awaitable": lambda r: "Awaitable()",
-    "duck_future": lambda r: "DuckFuture(loop)",
-    "future": lambda r: f"asyncio.Future(loop={'loop' if r.value == 'same' else 'other_loop'})",
-    "function": lambda r: "returns_done",
-    "loop": lambda r: {None: "None", "same": "loop", "other": "other_loop", "closed": "closed_loop"}[r.value],
-}
-
-
-def _exception_name(name: str) -> str:
-    return "asyncio.CancelledError" if name == "CancelledError" else name
-
-
 # -- actions ---------------------------------------------------------------------
+
+#: How an action is applied (see :class:`Action`).
+VERBS = ("new", "call", "await", "iterate", "resume", "start", "collect", "cancel_task", "once", "idle")
+
 
 @dataclass(frozen=True)
 class Action:
     """One step, applied alike to every run.
 
-    ``verb`` says how: ``new`` an object, ``call`` an operation on it (or, for a
-    function machine, the function), ``await`` it in a new task (a generator
-    operation), drive a generator operation by hand (``iterate`` takes its
-    first step, ``resume`` the next), ``start`` a coroutine operation as a task
-    (on the other loop with ``elsewhere``), ``collect`` it, ``cancel`` a task,
-    or run the loop ``once`` or ``idle``.
+    ``verb`` says how: ``new`` makes an object of the machine (``uninitialized``:
+    without running its constructor), ``call`` calls an ``operation`` on it (or,
+    for a function machine, the function), ``await`` awaits it in a new task (a
+    generator operation), ``iterate`` drives a generator operation by hand for
+    its first step and ``resume`` for the next, ``start`` runs a coroutine
+    operation as a task (on the other loop when ``elsewhere``), ``collect``
+    drops the object, ``cancel_task`` cancels a task, and ``once`` and ``idle``
+    run the loop one iteration or until it is idle.
     """
 
     verb: str
-    op: str = ""
+    operation: str = ""
     obj: str = ""
     args: tuple[Recipe, ...] = ()
     kwargs: tuple[tuple[str, Recipe], ...] = ()
     result: str = ""  # the abstract name given to what the action makes
+    #: For ``new``: the machine whose object is made, and whether its constructor is skipped.
+    machine: str = ""
+    uninitialized: bool = False
+    #: For ``start``: on the run's other loop.
+    elsewhere: bool = False
 
-    def python(self, kind: str = "") -> str:
-        return _python_of(self, kind)
+    def __post_init__(self) -> None:
+        # A malformed action would fail alike on every target and so hide as agreement.
+        if self.verb not in VERBS:
+            raise ValueError(f"an action verb in {VERBS}, found {self.verb!r}")
+        if (self.verb == "new") != bool(self.machine) or (self.uninitialized and self.verb != "new"):
+            raise ValueError(f"'machine' (and 'uninitialized') only on a 'new' action, found {self!r}")
+        if self.elsewhere and self.verb != "start":
+            raise ValueError(f"'elsewhere' only on a 'start' action, found {self!r}")
+
+    def python(self, machine: Machine) -> str:
+        return _python_of(self, machine)
 
     def describe(self) -> str:
         args = [a.python() for a in self.args] + [f"{k}={v.python()}" for k, v in self.kwargs]
-        call = f"{self.op}({', '.join(args)})"
+        call = f"{self.operation}({', '.join(args)})"
         if self.verb == "call":
             return f"{self.obj}.{call}" if self.obj else call
         if self.verb == "new":
-            return f"{self.result} = new {self.op}"
+            return f"{self.result} = new {'uninitialized' if self.uninitialized else self.machine}"
         if self.verb == "await":
             return f"{self.result} = task awaiting {self.obj}"
         if self.verb == "start":
-            return f"{self.result} = task running {self.obj}.{call}{' on another loop' if self.op.endswith('@elsewhere') else ''}"
+            return f"{self.result} = task running {self.obj}.{call}{' on another loop' if self.elsewhere else ''}"
         if self.verb == "iterate":
-            return f"{self.result} = {self.obj}.{self.op}(); next({self.result})"
+            return f"{self.result} = {self.obj}.{self.operation}(); next({self.result})"
         if self.verb == "resume":
             return f"next({self.obj})"
         if self.verb == "collect":
             return f"collect {self.obj}"
-        if self.verb == "cancel":
+        if self.verb == "cancel_task":
             return f"{self.obj}.cancel()"
         return {"once": "run one loop iteration", "idle": "run the loop until idle"}[self.verb]
 
@@ -156,8 +141,9 @@ class Target:
         if obj is None:
             assert self.function is not None
             return self.function(*args, **kwargs)
-        if op == "__repr__":
-            return repr(obj)
+        through = builtin_for(op)
+        if through is not None:
+            return through(obj, *args, **kwargs)
         return getattr(obj, op)(*args, **kwargs)
 
     def awaitable(self, obj: Any, op: str, args: list) -> Any:
@@ -271,12 +257,12 @@ class Awaitable:
 
 
 async def returns_done() -> str:
-    return "done"
+    return "finished"
 
 
 def plain_generator():
     yield
-    return "done"
+    return "finished"
 
 
 # -- a run ---------------------------------------------------------------------
@@ -303,6 +289,7 @@ class Run:
         self._closed_loop: asyncio.AbstractEventLoop | None = None
         self.objects: dict[str, Any] = {}
         self.names: dict[int, str] = {}
+        self.roles: dict[str, str] = {}
         self.keep: list[Any] = []
         self.log: list[tuple] = []
         self.recording = True
@@ -346,9 +333,10 @@ class Run:
         self.keep.clear()
 
     # -- naming --------------------------------------------------------------
-    def name(self, obj: Any, name: str) -> None:
+    def name(self, obj: Any, name: str, role: str) -> None:
         self.objects[name] = obj
         self.names[id(obj)] = name
+        self.roles[name] = role
         self.keep.append(obj)
 
     def describe(self, value: Any) -> Any:
@@ -394,15 +382,15 @@ class Run:
         kind = recipe.kind
         if kind == "value":
             return recipe.value
-        if kind == "exception":
-            return _EXCEPTIONS[recipe.value](*recipe.args)
-        if kind == "exception_class":
-            return _EXCEPTIONS[recipe.value]
+        if kind == "error":
+            return EXCEPTIONS[recipe.value](*recipe.args)
+        if kind == "error_class":
+            return EXCEPTIONS[recipe.value]
         if kind == "callback":
             found = self.objects.get(recipe.value)
             if found is None:
                 found = Callback(self, recipe.value)
-                self.name(found, recipe.value)
+                self.name(found, recipe.value, CALLBACK)
             return found
         if kind == "equal_callback":
             return Callback(self, recipe.value)
@@ -424,11 +412,11 @@ class Run:
             return Awaitable()
         if kind == "duck_future":
             made = DuckFuture(self.loop)
-            self.name(made, "duck_future")
+            self.name(made, "duck_future", ARGUMENT)
             return made
-        if kind == "future":
+        if kind == "asyncio_future":
             made = asyncio.Future(loop=self.loop if recipe.value == "same" else self.other_loop)
-            self.name(made, f"future_{recipe.value}")
+            self.name(made, f"future_{recipe.value}", ARGUMENT)
             return made
         if kind == "function":
             return returns_done
@@ -474,19 +462,19 @@ class Run:
         verb = action.verb
         t = self.target
         if verb == "new":
-            if action.op == "uninitialized":
+            if action.uninitialized:
                 assert t.make_uninitialized is not None
                 obj = t.make_uninitialized()
             else:
                 assert t.make is not None
                 obj = t.make(self.loop)
-            self.name(obj, action.result)
+            self.name(obj, action.result, OBJECT)
             return None
         obj = self.objects.get(action.obj) if action.obj else None
         args = [self.make(a) for a in action.args]
         kwargs = {k: self.make(v) for k, v in action.kwargs}
         if verb == "call":
-            value = t.call(obj, action.op, args, kwargs)
+            value = t.call(obj, action.operation, args, kwargs)
             if isinstance(value, asyncio.Future) and action.result and self.names.get(id(value)) is None:
                 self._track(value, action.result)
             return value
@@ -495,21 +483,20 @@ class Run:
                 return await obj
             return self._track(self.loop.create_task(awaiting()), action.result)
         if verb == "start":
-            op, _, where = action.op.partition("@")
-            loop = self.other_loop if where == "elsewhere" else self.loop
+            loop = self.other_loop if action.elsewhere else self.loop
 
             async def starting():
-                return await t.awaitable(obj, op, args)
+                return await t.awaitable(obj, action.operation, args)
             task = self._track(loop.create_task(starting()), action.result)
-            if where == "elsewhere":
+            if action.elsewhere:
                 self._drain(loop, rounds=2)
             return task
         if verb == "iterate":
             # Only an iterator that took its first step is kept: whether the error comes
             # when it is made or when it first runs is not the spec's business.
-            iterator = getattr(obj, action.op)()
+            iterator = getattr(obj, action.operation)()
             value = next(iterator)
-            self.name(iterator, action.result)
+            self.name(iterator, action.result, ITERATOR)
             return value
         if verb == "resume":
             if obj is None:
@@ -530,7 +517,7 @@ class Run:
             if alive() is not None:
                 gc.collect()  # only what a reference cycle keeps needs the collector
             return None
-        if verb == "cancel":
+        if verb == "cancel_task":
             return obj.cancel()
         if verb == "once":
             self._drain(self.loop, rounds=1)
@@ -541,7 +528,7 @@ class Run:
         raise AssertionError(f"unknown verb {verb!r}")
 
     def _track(self, task: Any, name: str) -> Any:
-        self.name(task, name)
+        self.name(task, name, TASK)
         self.tasks[name] = task
         task.add_done_callback(Callback(self, f"{name} done"))
         return task
@@ -564,7 +551,7 @@ class Run:
         try:
             out = []
             for name, obj in self.objects.items():
-                if isinstance(obj, Callback) or name.startswith("i"):
+                if self.roles.get(name) in (CALLBACK, ITERATOR):
                     continue
                 if name in self.tasks:
                     out.append((name, _task_outcome(self, obj)))
@@ -575,9 +562,7 @@ class Run:
             self.recording = True
 
     def _queries(self) -> tuple[str, ...]:
-        return tuple(op.name for op in self.machine.operations
-                     if op.kind == "query" and not op.params and op.name in PROBES
-                     and op.name not in self.target.absent)
+        return tuple(q for q in facts(self.machine.name).probes if q not in self.target.absent)
 
     def _query(self, obj: Any, op: str) -> Any:
         try:
@@ -586,15 +571,11 @@ class Run:
             return ("raises", type(e).__name__)
 
 
-#: State queries asked after every step, when the machine declares them.
-PROBES = ("done", "cancelled", "is_set")
-
-
 def _task_outcome(run: Run, task: Any) -> tuple:
     if not task.done():
         return ("pending",)
     if task.cancelled():
-        return ("cancelled",)
+        return ("was cancelled",)
     exc = task.exception()
     if exc is not None:
         return ("raised", type(exc).__name__, run.describe_args(exc))
@@ -614,35 +595,42 @@ def _closed(made: Any) -> bool:
 
 # -- python rendering ----------------------------------------------------------
 
-def _python_of(action: Action, kind: str) -> str:
+def builtin_for(operation: str) -> Callable[..., Any] | None:
+    """The builtin through which Python calls a dunder operation (``__repr__``: ``repr``), if any."""
+    if operation.startswith("__") and operation.endswith("__"):
+        found = getattr(builtins, operation[2:-2], None)
+        return found if callable(found) else None
+    return None
+
+
+def _python_of(action: Action, machine: Machine) -> str:
     args = [a.python() for a in action.args] + [f"{k}={v.python()}" for k, v in action.kwargs]
-    call = f"{action.op}({', '.join(args)})"
+    call = f"{action.operation}({', '.join(args)})"
     verb = action.verb
     if verb == "new":
-        if action.op == "uninitialized":
+        if action.uninitialized:
             return f"{action.result} = Uninitialized()"
-        return f"{action.result} = Target({'loop=loop' if kind == 'future' else ''})"
+        return f"{action.result} = Target({'loop=loop' if facts(machine.name).takes_loop else ''})"
     if verb == "call":
         if not action.obj:
             return f"show(lambda: Target({', '.join(args)}))"
-        if action.op == "__repr__":
-            return f"show(lambda: repr({action.obj}))"
+        if builtin_for(action.operation) is not None:
+            return f"show(lambda: {action.operation[2:-2]}({', '.join([action.obj, *args])}))"
         return f"show(lambda: {action.obj}.{call})"
     if verb == "await":
         return f"{action.result} = loop.create_task(awaiting({action.obj}))"
     if verb == "start":
-        op, _, where = action.op.partition("@")
-        inner = f"{action.obj}.{op}({', '.join(args)})"
-        if where == "elsewhere":
+        inner = f"{action.obj}.{call}"
+        if action.elsewhere:
             return f"{action.result} = other_loop.create_task(awaiting({inner})); run_once(other_loop)"
         return f"{action.result} = loop.create_task(awaiting({inner}))"
     if verb == "iterate":
-        return f"{action.result} = {action.obj}.{action.op}(); show(lambda: next({action.result}))"
+        return f"{action.result} = {action.obj}.{action.operation}(); show(lambda: next({action.result}))"
     if verb == "resume":
         return f"show(lambda: next({action.obj}))"
     if verb == "collect":
         return f"del {action.obj}; gc.collect()"
-    if verb == "cancel":
+    if verb == "cancel_task":
         return f"show(lambda: {action.obj}.cancel())"
     if verb == "once":
         return "run_once(loop)"
@@ -651,7 +639,7 @@ def _python_of(action: Action, kind: str) -> str:
 
 def model_target(kind: str, model: Any) -> Target:
     """The model, interpreted from the declarations, as a target."""
-    if kind == "ensure_future":
+    if facts(kind).function:
         return Target("model", kind, function=model, is_model=True, classes=(model.asyncspec_class,))
 
     def uninitialized() -> Any:
@@ -661,7 +649,7 @@ def model_target(kind: str, model: Any) -> Target:
 
 
 def _maker(kind: str, cls: type) -> Callable[[Any], Any]:
-    if kind == "future":
+    if facts(kind).takes_loop:
         return lambda loop: cls(loop=loop)
 
     def make(loop: Any) -> Any:
@@ -677,11 +665,15 @@ def uninitialized_maker(cls: type) -> Callable[[], Any]:
 
 
 def class_target(name: str, kind: str, cls: type, source: str = "", **extra: Any) -> Target:
-    sub = uninitialized_maker(cls) if kind == "future" else None
+    """A class implementing the machine ``kind``; uninitialized objects are made where the machine declares them."""
+    sub = uninitialized_maker(cls) if facts(kind).uninitialized else None
     return Target(name, kind, make=_maker(kind, cls), make_uninitialized=sub, source=source,
                   classes=(cls,) + ((sub,) if sub else ()), **extra)
 
 
-def function_target(name: str, function: Callable[..., Any], source: str = "", **extra: Any) -> Target:
-    return Target(name, "ensure_future", function=function, source=source, **extra)
-
+def function_target(name: str, function: Callable[..., Any], source: str = "", kind: str | None = None,
+                    **extra: Any) -> Target:
+    """A function implementing a function machine (``kind``, or the one function machine declared)."""
+    if kind is None:
+        (kind,) = (k for k in kinds() if facts(k).function)
+    return Target(name, kind, function=function, source=source, **extra)

@@ -20,10 +20,11 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
 
 from ..spec import Machine
-from .actions import SMALL, LOOP_ACTIONS, creation_actions, operation_actions, resume_actions, \
+from .actions import LOOP_ACTIONS, PREFIXES, creation_actions, object_name, operation_actions, resume_actions, \
     task_actions, uninitialized_action
-from .engine import Action, Callback, HarnessAbort, Run, _context_mark, _task_outcome
-from .lockstep import Counterexample, World
+from .engine import CALLBACK, ITERATOR, Action, HarnessAbort, Run, _context_mark, _task_outcome
+from .lockstep import Counterexample, World, compare
+from .machines import SMALL, TABLE, Bounds, facts
 
 
 @dataclass
@@ -44,31 +45,21 @@ class Exploration:
     aborted: tuple[int, str, str] | None = None
 
 
-@dataclass(frozen=True)
-class Bounds:
-    depth: int
-    tasks: int
-    uninitialized: bool = True
-
-
-DEFAULT_BOUNDS = {
-    "future": Bounds(depth=3, tasks=1),
-    "event": Bounds(depth=5, tasks=2),
-    "ensure_future": Bounds(depth=2, tasks=1),
-}
+#: How far each machine is explored by default (the table in ``machines``).
+DEFAULT_BOUNDS: dict[str, Bounds] = {kind: entry.bounds for kind, entry in TABLE.items()}
 
 
 def alphabet(machine: Machine, path: Sequence[Action], bounds: Bounds) -> list[Action]:
     """The actions possible after ``path``: on the objects and tasks it made, within bounds."""
     objects = [a.result for a in path if a.verb == "new"]
+    uninitialized = {a.result for a in path if a.verb == "new" and a.uninitialized}
     tasks = [a.result for a in path if a.result and a.verb in ("await", "start", "call")]
     iterators = [a.result for a in path if a.verb == "iterate"]
     resumed = {a.obj for a in path if a.verb == "resume"}
     collected = {a.obj for a in path if a.verb == "collect"}
-    next_task = f"t{len(tasks) + len(iterators)}"
+    next_task = f"{PREFIXES['task']}{len(tasks) + len(iterators)}"
     actions: list[Action] = []
-    function = any(op.kind == "function" for op in machine.operations)
-    for obj in ([""] if function else objects):
+    for obj in ([""] if facts(machine.name).function else objects):
         if obj in collected:
             continue
         for op in machine.operations:
@@ -77,11 +68,11 @@ def alphabet(machine: Machine, path: Sequence[Action], bounds: Bounds) -> list[A
                     continue  # one iterator driven by hand is enough to reach every row
                 if action.result and action.verb != "iterate" and len(tasks) >= bounds.tasks:
                     continue
-                if obj.startswith("u") and action.verb == "iterate":
+                if obj in uninitialized and action.verb == "iterate":
                     continue
                 actions.append(action)
-    if bounds.uninitialized and not any(o.startswith("u") for o in objects):
-        actions += uninitialized_action(machine, "u0")
+    if bounds.uninitialized and not uninitialized:
+        actions += uninitialized_action(machine, PREFIXES["uninitialized"] + "0")
     actions += list(LOOP_ACTIONS) + task_actions(tasks)
     # Resuming an exhausted iterator is outside the spec (the C future's iterator differs there).
     actions += resume_actions(i for i in iterators if i not in resumed)
@@ -95,7 +86,6 @@ def _start_differences(world: World) -> Counterexample | None:
         other = last.observations.get(run.target.name)
         if model is None or other is None:
             continue
-        from .lockstep import compare
         diffs, _ = compare(model, other, run.target.name, last.rows, world.known)
         if diffs:
             return Counterexample(world.machine, run.target, list(world.steps), diffs)
@@ -107,8 +97,7 @@ def _what(e: BaseException) -> str:
 
 
 def initial_path(machine: Machine) -> list[Action]:
-    name = machine.name[0] + "0"
-    return creation_actions(machine, name)
+    return creation_actions(machine, object_name(machine, 0))
 
 
 def fingerprint(world: World) -> tuple:
@@ -122,7 +111,7 @@ def fingerprint(world: World) -> tuple:
         # function, which keeps no state between calls, it is the whole state.
         parts.append(("via", world.steps[-1].rows))
     for name, obj in run.objects.items():
-        if isinstance(obj, Callback) or name.startswith("i"):
+        if run.roles.get(name) in (CALLBACK, ITERATOR):
             continue
         if name in run.tasks:
             # What a task runs is part of its state, not only how far it got.
@@ -207,7 +196,7 @@ def explore(machine: Machine, make_world: Callable[[], World], bounds: Bounds,
         if len(path) - len(start) >= bounds.depth:
             continue
         for action in alphabet(machine, path, bounds):
-            if action.op.partition("@")[0] in absent:
+            if action.operation in absent:
                 continue
             candidate = path + [action]
             result.transitions += 1

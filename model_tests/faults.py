@@ -16,9 +16,10 @@ from asyncio import events
 
 from .. import impl
 from .engine import Target, class_target, function_target
+from .machines import facts
 
-_Future = impl.Future
-_Event = impl.Event
+_Future: Any = impl.Future
+_Event: Any = impl.Event
 
 
 @dataclass(frozen=True)
@@ -31,8 +32,8 @@ class Fault:
 
     def target(self) -> Target:
         source = f"asyncspec.model_tests.faults:{self.obj.__name__}"
-        if self.kind == "ensure_future":
-            return function_target(self.name, self.obj, source)
+        if facts(self.kind).function:
+            return function_target(self.name, self.obj, source, kind=self.kind)
         return class_target(self.name, self.kind, self.obj, source)
 
 

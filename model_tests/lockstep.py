@@ -9,80 +9,52 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any, Iterable, Sequence
 
-from ..spec import Machine, Spec
-from ..spec._schema import row_matches
+from ..spec import DeclaredDifference, Machine, Spec, row_matches
 from .engine import Action, Observation, Run, Target
+from .machines import spec_for
 from .model import Recorder
 
 
-# -- known differences, declared as data -----------------------------------------
+# -- known differences, declared in spec/ ------------------------------------------
 
 @dataclass(frozen=True)
 class KnownDifference:
-    """A documented way a target departs from the spec, normalised explicitly.
+    """A declared difference (``spec.Difference``), as the comparison applies it."""
 
-    ``accept`` is ``message`` (same exception type, another message),
-    ``exception`` (the exception type named in ``raises`` instead of the
-    declared one), ``context`` (the same loop calls, but another context
-    argument), ``skip`` (the step is not applied to that target, because
-    what it would do next is not comparable) or ``diverge`` (from this step
-    on, the target is compared no more in this run). It applies where one of ``rows``
-    fires in the model.
-    """
+    declared: DeclaredDifference
 
-    id: str
-    targets: tuple[str, ...]
-    rows: tuple[str, ...]
-    accept: str
-    evidence: str
-    raises: str = ""
-    #: For ``skip``: the creation it applies to instead of rows (``Action.op`` of a ``new``).
-    creates: str = ""
+    @property
+    def id(self) -> str:
+        return self.declared.id
+
+    @property
+    def accept(self) -> str:
+        return self.declared.accept
+
+    @property
+    def raises(self) -> str:
+        return self.declared.raises
+
+    @property
+    def evidence(self) -> str:
+        return self.declared.evidence
 
     def applies(self, target: str, rows: Iterable[str], action: Action | None = None) -> bool:
+        d = self.declared
         # A target is named MODULE.ATTR by the engine and MODULE:ATTR on the command line.
-        if not any(fnmatch.fnmatchcase(target.replace(":", "."), t) for t in self.targets):
+        if not any(fnmatch.fnmatchcase(target.replace(":", "."), t) for t in d.implementations):
             return False
-        if self.creates:
-            return action is not None and action.verb == "new" and action.op == self.creates
-        return any(row_matches(r, pattern) for r in rows for pattern in self.rows)
+        if d.uninitialized:
+            return action is not None and action.verb == "new" and action.uninitialized
+        return any(row_matches(r, pattern) for r in rows for pattern in d.rows)
 
 
-PY_FUTURE = "asyncio.futures._PyFuture"
+def known_differences(spec: Spec) -> tuple[KnownDifference, ...]:
+    """Every difference the declarations record."""
+    return tuple(KnownDifference(d) for m in spec.machines.values() for d in m.differences)
 
-KNOWN_DIFFERENCES: tuple[KnownDifference, ...] = (
-    KnownDifference(
-        "D-MSG-result", (PY_FUTURE,), ("PENDING.result",), "message",
-        "The pure-Python future says 'Result is not ready.', the C future 'Result is not set.' "
-        "(reference notes D-MSG; Lib/asyncio/futures.py)."),
-    KnownDifference(
-        "D-MSG-invalid-state", (PY_FUTURE,),
-        ("FINISHED.set_result", "CANCELLED.set_result", "FINISHED.set_exception", "CANCELLED.set_exception"),
-        "message",
-        "The pure-Python future's InvalidStateError says '<STATE>: <repr>', the C future's "
-        "'invalid state' (reference notes D-MSG)."),
-    KnownDifference(
-        "D-MSG-set-exception-type", (PY_FUTURE,), ("PENDING.set_exception[not_an_exception]",), "skip",
-        "set_exception(<not an exception>) raises AttributeError in the pure-Python future (3.10+) "
-        "after storing the object, which corrupts later answers; the C future raises TypeError "
-        "('invalid exception object') and keeps nothing (reference notes D-MSG)."),
-    KnownDifference(
-        "D-CTX", (PY_FUTURE,), ("FINISHED.add_done_callback", "CANCELLED.add_done_callback"), "context",
-        "On a done future the pure-Python add_done_callback() passes context=None to loop.call_soon(); "
-        "the C future passes a copy of the current context (Modules/_asynciomodule.c). The callback "
-        "runs in an equal context either way."),
-    KnownDifference(
-        "D-ITER", (PY_FUTURE,), ("PENDING.__await__[already_awaited]",), "diverge",
-        "Awaiting a pending future whose _asyncio_future_blocking flag is still set: the C future "
-        "raises RuntimeError, the pure-Python future yields again (reference notes D-ITER). Only a "
-        "misused await leaves the flag set; from there on the two are not compared."),
-    KnownDifference(
-        "D-UNINIT", (PY_FUTURE,), (), "skip",
-        "A pure-Python future whose __init__ was skipped raises AttributeError or works on class "
-        "defaults; the C future raises RuntimeError('Future object is not initialized.') "
-        "(reference notes D-UNINIT). Such objects are not made for the pure-Python future.",
-        creates="uninitialized"),
-)
+
+KNOWN_DIFFERENCES: tuple[KnownDifference, ...] = known_differences(spec_for("cpython"))
 
 
 # -- comparison ------------------------------------------------------------------
@@ -108,7 +80,7 @@ def compare(model: Observation, other: Observation, target: str, rows: Sequence[
             if k.accept == "message" and model.outcome[0] == other.outcome[0] == "raises" \
                     and model.outcome[1] == other.outcome[1]:
                 accepted = True
-            elif k.accept == "exception" and other.outcome[:2] == ("raises", k.raises):
+            elif k.accept == "exception_type" and other.outcome[:2] == ("raises", k.raises):
                 accepted = True
             if accepted:
                 used.append(k.id)
@@ -360,8 +332,8 @@ def run_once(loop):
     ("awaiting", """\
 async def awaiting(awaitable):
     return await awaitable"""),
-    ("returns_done", "async def returns_done():\n    return 'done'"),
-    ("plain_generator", "def plain_generator():\n    yield\n    return 'done'"),
+    ("returns_done", "async def returns_done():\n    return 'finished'"),
+    ("plain_generator", "def plain_generator():\n    yield\n    return 'finished'"),
     ("Awaitable", """\
 class Awaitable:
     def __await__(self):
@@ -401,7 +373,7 @@ def render_script(machine: Machine, target: Target, actions: Sequence[Action],
         body.append(f"{name} = Callback({name!r})")
     for i, action in enumerate(actions):
         body.append(f"print({f'step {i + 1}: {action.describe()}'!r})")
-        body.append(action.python(machine.name))
+        body.append(action.python(machine))
     text = "\n".join(body)
     imports = f"from {module} import {attr} as Target" if module else "Target = ...  # the target"
     lines = ["import asyncio, contextvars, gc", imports, "", "loop = asyncio.new_event_loop()"]

@@ -2,23 +2,16 @@
 
 from __future__ import annotations
 
-import asyncio
-import functools
+import importlib
 from typing import Any, Sequence
 
 from .. import impl
-from ..spec import Spec, load
 from .engine import DEFAULT_LOOP, Target, class_target, function_target, model_target
 from .lockstep import KNOWN_DIFFERENCES, KnownDifference, World
+from .machines import TABLE, facts, kinds, spec_for
 from .model import Recorder, build
 
-KINDS = ("future", "event", "ensure_future")
-
-
-@functools.lru_cache(maxsize=None)
-def spec_for(profile: str) -> Spec:
-    """The declarations of ``profile`` for the running Python, loaded once."""
-    return load(profile)
+KINDS = kinds()
 
 
 _spec = spec_for
@@ -44,27 +37,22 @@ def _model_loop(made: type) -> type:
     return ModelLoop
 
 
+def target_for(kind: str, name: str, obj: Any, source: str) -> Target:
+    """A target for an implementation of ``kind``: a class, or the function of a function machine."""
+    if facts(kind).function:
+        return function_target(name, obj, source, kind=kind)
+    return class_target(name, kind, obj, source)
+
+
 def builtin_targets(kind: str, profile: str = "cpython") -> list[Target]:
-    """The implementations checked by default, besides the model."""
-    if kind == "future":
-        ours = impl.Future if profile == "cpython" else impl.compile_profile(profile).Future
-        return [
-            class_target("asyncspec.impl.Future", "future", ours, "asyncspec.impl:Future"),
-            class_target("asyncio.Future", "future", asyncio.Future, "asyncio:Future"),
-            class_target("asyncio.futures._PyFuture", "future", asyncio.futures._PyFuture,
-                         "asyncio.futures:_PyFuture"),
-        ]
-    if kind == "event":
-        ours_event = impl.Event if profile == "cpython" else impl.compile_profile(profile).Event
-        return [
-            class_target("asyncspec.impl.Event", "event", ours_event, "asyncspec.impl:Event"),
-            class_target("asyncio.Event", "event", asyncio.Event, "asyncio:Event"),
-        ]
-    ours_ef = impl.ensure_future if profile == "cpython" else impl.compile_profile(profile).ensure_future
-    return [
-        function_target("asyncspec.impl.ensure_future", ours_ef, "asyncspec.impl:ensure_future"),
-        function_target("asyncio.ensure_future", asyncio.ensure_future, "asyncio:ensure_future"),
-    ]
+    """The implementations checked by default, besides the model: ours, then the standard library's."""
+    entry = TABLE[kind]
+    ours = getattr(impl if profile == "cpython" else impl.compile_profile(profile), entry.ours)
+    targets = [target_for(kind, f"asyncspec.impl.{entry.ours}", ours, f"asyncspec.impl:{entry.ours}")]
+    for source in entry.stdlib:
+        module, _, attr = source.partition(":")
+        targets.append(target_for(kind, f"{module}.{attr}", getattr(importlib.import_module(module), attr), source))
+    return targets
 
 
 def new_world(kind: str, targets: Sequence[Target], profile: str = "cpython",

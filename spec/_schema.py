@@ -4,7 +4,9 @@ A machine is declared as plain data in the ``transitions`` library's format
 (``states``, ``initial``, ``transitions`` with ``trigger``/``source``/``dest``/
 ``conditions``/``unless``), extended with what ``transitions`` lacks:
 
-* ``operations``: every public operation with its signature and kind.
+* ``operations``: every public operation with its signature and kind; a
+  query without parameters marked ``probe`` is part of the observable state,
+  asked after every step of a lockstep run.
   ``kind`` is one of ``query`` (never changes state), ``command``,
   ``generator`` (its body may ``suspend``), ``coroutine`` (its body may
   ``park``), ``continuation`` (what a suspended operation does when resumed;
@@ -115,6 +117,32 @@ class Operation:
 
 
 @dataclass(frozen=True)
+class DeclaredDifference:
+    """A documented way some implementations depart from the rows, and how a comparison accepts it.
+
+    ``accept`` is ``message`` (the same exception type, another message),
+    ``exception_type`` (the type ``raises`` instead), ``context`` (the same
+    loop calls with another context argument), ``skip`` (the step is not
+    applied to those implementations, as what follows would not compare) or
+    ``diverge`` (from this step on they are compared no more in the run). It
+    applies where one of ``rows`` fires, or, with ``uninitialized``, to the
+    making of an object whose constructor never ran.
+    """
+
+    id: str
+    implementations: tuple[str, ...]
+    accept: str
+    evidence: str
+    rows: tuple[str, ...] = ()
+    raises: str = ""
+    uninitialized: bool = False
+
+
+DIFFERENCE_KEYS = ("id", "implementations", "accept", "evidence", "rows", "raises", "uninitialized")
+ACCEPTS = ("message", "exception_type", "context", "skip", "diverge")
+
+
+@dataclass(frozen=True)
 class Field:
     name: str
     attr: str
@@ -183,6 +211,7 @@ class Machine:
     constructor_let: tuple[tuple[str, str], ...] = ()
     uninitialized: Mapping[str, Row] = field(default_factory=dict)
     compose: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    differences: tuple[DeclaredDifference, ...] = ()
     doc: str = ""
     python: tuple[int, int] = (3, 11)
     raw: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
@@ -469,16 +498,35 @@ def load_machine(
         t = dict(out, trigger=op_name, source="<uninitialized>", dest=None)
         uninitialized[op_name] = _load_row(name, t, {}, parameters, "<uninitialized>." + op_name)
 
+    differences = tuple(_load_difference(name, d) for d in raw.get("differences", ()))
+
     machine = Machine(
         name=name, title=raw.get("title", name), states=tuple(states), initial=raw["initial"],
         state_attr=state_attr, fields=fields, operations=tuple(operations), guards=guards,
         rows=rows, clauses=tuple(clauses), namespace=dict(raw.get("namespace", {})),
         parameters=parameters, constructor=constructor, constructor_let=constructor_let,
-        uninitialized=uninitialized, compose=dict(raw.get("compose", {})),
+        uninitialized=uninitialized, compose=dict(raw.get("compose", {})), differences=differences,
         doc=raw.get("doc", ""), python=python, raw=raw, active=tuple(active),
     )
     validate(machine, seed_texts)
     return machine
+
+
+def _load_difference(machine: str, d: Any) -> DeclaredDifference:
+    where = f"{machine}: difference {d.get('id') if isinstance(d, Mapping) else d!r}"
+    if not isinstance(d, Mapping):
+        raise InvalidSpec(where, "a dict", d)
+    unknown = sorted(set(d) - set(DIFFERENCE_KEYS))
+    if unknown:
+        raise InvalidSpec(where, f"only the keys {DIFFERENCE_KEYS}", unknown)
+    if d.get("accept") not in ACCEPTS:
+        raise InvalidSpec(where, f"'accept' one of {ACCEPTS}", d.get("accept"))
+    if not d.get("id") or not d.get("evidence") or not d.get("implementations"):
+        raise InvalidSpec(where, "an 'id', 'implementations' and the 'evidence'", dict(d))
+    if bool(d.get("rows")) == bool(d.get("uninitialized")):
+        raise InvalidSpec(where, "either 'rows' or 'uninitialized': true", dict(d))
+    return DeclaredDifference(d["id"], _as_tuple(d["implementations"], where), d["accept"], d["evidence"],
+                      _as_tuple(d.get("rows"), where), d.get("raises", ""), bool(d.get("uninitialized")))
 
 
 def _load_row(machine: str, t: Mapping[str, Any], group_sizes: Mapping, parameters: Mapping[str, str],
@@ -751,6 +799,14 @@ def check_every_clause_used(m: Machine) -> None:
         raise InvalidSpec(f"{m.name}: clauses", "unique clause IDs", duplicates)
 
 
+def check_differences(m: Machine) -> None:
+    gated = {f"{t['source']}.{t['trigger']}" for t in m.raw.get("transitions", ()) if isinstance(t, Mapping)}
+    for d in m.differences:
+        for pattern in d.rows:
+            if not any(row_matches(r.id, pattern) for r in m.all_rows) and pattern.split("[")[0] not in gated:
+                raise InvalidSpec(f"{m.name}: difference {d.id!r}", "row patterns that match some row", pattern)
+
+
 def check_seed_quotes(m: Machine, seed_texts: Iterable[str] | None) -> None:
     if seed_texts is None:
         return
@@ -774,6 +830,7 @@ CHECKS = (
     check_attempts_are_paired,
     check_expressions,
     check_every_clause_used,
+    check_differences,
 )
 
 

@@ -46,7 +46,7 @@ MACHINE = {
         },
     },
     "operations": {
-        "is_set": {"kind": "query", "doc": "Return True if and only if the internal flag is true."},
+        "is_set": {"kind": "query", "probe": True, "doc": "Return True if and only if the internal flag is true."},
         "set": {"doc": "Set the internal flag to true and wake every waiter."},
         "clear": {"doc": "Reset the internal flag to false."},
         "wait": {"kind": "coroutine", "doc": "Block until the internal flag is true."},

@@ -26,6 +26,8 @@ _FINISH_WITH_EXCEPTION = [
 # The C future copies the current context itself; the pure-Python one passes None along.
 _SCHEDULE_NOW = "loop.$callback_scheduler(fn, self, context=copy_context() if context is None else context)"
 _RAISE_CANCELLED = "CancelledError() if cancel_message is None else CancelledError(cancel_message)"
+#: CPython's pure-Python future, which departs from the C one where ``differences`` says.
+_PY_FUTURE = "asyncio.futures._PyFuture"
 _STOP_ITERATION_MESSAGE = "'StopIteration interacts badly with generators and cannot be raised into a Future'"
 
 MACHINE = {
@@ -84,8 +86,8 @@ MACHINE = {
     "operations": {
         "result": {"kind": "query", "doc": "Return the result this future represents."},
         "exception": {"kind": "query", "doc": "Return the exception that was set on this future."},
-        "done": {"kind": "query", "doc": "Return True if the future is done."},
-        "cancelled": {"kind": "query", "doc": "Return True if the future was cancelled."},
+        "done": {"kind": "query", "probe": True, "doc": "Return True if the future is done."},
+        "cancelled": {"kind": "query", "probe": True, "doc": "Return True if the future was cancelled."},
         "cancel": {"params": "msg=None", "doc": "Cancel the future and schedule callbacks."},
         "set_result": {"params": "result", "doc": "Mark the future done and set its result."},
         "set_exception": {"params": "exception", "doc": "Mark the future done and set an exception."},
@@ -260,6 +262,37 @@ MACHINE = {
          "clauses": ["F-NEVER-RETRIEVED"]},
         {"trigger": "__del__", "source": "FINISHED", "dest": None, "clauses": ["F-NEVER-RETRIEVED"]},
         {"trigger": "__del__", "source": "CANCELLED", "dest": None, "clauses": ["F-NEVER-RETRIEVED"]},
+    ],
+    # Where CPython's two futures disagree, the base follows the C future; the pure-Python
+    # one's answers are recorded here, each with its evidence, and normalised by the engine.
+    "differences": [
+        {"id": "D-MSG-result", "implementations": [_PY_FUTURE], "rows": ["PENDING.result"], "accept": "message",
+         "evidence": "The pure-Python future says 'Result is not ready.', the C future 'Result is not set.' "
+                     "(reference notes D-MSG; Lib/asyncio/futures.py)."},
+        {"id": "D-MSG-invalid-state", "implementations": [_PY_FUTURE],
+         "rows": ["FINISHED.set_result", "CANCELLED.set_result", "FINISHED.set_exception", "CANCELLED.set_exception"],
+         "accept": "message",
+         "evidence": "The pure-Python future's InvalidStateError says '<STATE>: <repr>', the C future's "
+                     "'invalid state' (reference notes D-MSG)."},
+        {"id": "D-MSG-set-exception-type", "implementations": [_PY_FUTURE],
+         "rows": ["PENDING.set_exception[not_an_exception]"], "accept": "skip",
+         "evidence": "set_exception(<not an exception>) raises AttributeError in the pure-Python future (3.10+) "
+                     "after storing the object, which corrupts later answers; the C future raises TypeError "
+                     "('invalid exception object') and keeps nothing (reference notes D-MSG)."},
+        {"id": "D-CTX", "implementations": [_PY_FUTURE],
+         "rows": ["FINISHED.add_done_callback", "CANCELLED.add_done_callback"], "accept": "context",
+         "evidence": "On a done future the pure-Python add_done_callback() passes context=None to "
+                     "loop.call_soon(); the C future passes a copy of the current context "
+                     "(Modules/_asynciomodule.c). The callback runs in an equal context either way."},
+        {"id": "D-ITER", "implementations": [_PY_FUTURE], "rows": ["PENDING.__await__[already_awaited]"],
+         "accept": "diverge",
+         "evidence": "Awaiting a pending future whose _asyncio_future_blocking flag is still set: the C future "
+                     "raises RuntimeError, the pure-Python future yields again (reference notes D-ITER). Only a "
+                     "misused await leaves the flag set; from there on the two are not compared."},
+        {"id": "D-UNINIT", "implementations": [_PY_FUTURE], "uninitialized": True, "accept": "skip",
+         "evidence": "A pure-Python future whose __init__ was skipped raises AttributeError or works on class "
+                     "defaults; the C future raises RuntimeError('Future object is not initialized.') "
+                     "(reference notes D-UNINIT). Such objects are not made for the pure-Python future."},
     ],
     # A subclass may skip __init__; the C future answers every operation thus.
     "uninitialized": {

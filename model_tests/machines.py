@@ -1,0 +1,133 @@
+"""What the engine knows of each machine: read from the declarations, plus one table.
+
+Everything the engine needs to know about a particular machine comes from
+here. Most of it derives from the declarations (:class:`Facts`): whether the
+machine is a function, whether its constructor takes a loop, whether it
+declares an uninitialized object, which queries make up its observable state.
+The rest the declarations cannot say: how far to explore, which values to try
+for each parameter, and which implementations to check by default. That is
+:data:`TABLE` and the value domains below, the only place outside ``spec/``
+where a machine's or an operation's name appears: adding a machine adds a
+line here, and nothing to the engine.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+
+from ..spec import DECLARATIONS, Machine, Operation, Spec, load, plan_of
+from .recipes import OMITTED, Recipe
+
+
+@dataclass(frozen=True)
+class Bounds:
+    """How far exhaustive exploration goes: steps after creation, tasks made, uninitialized objects."""
+
+    depth: int
+    tasks: int
+    uninitialized: bool = True
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One machine's line in the table."""
+
+    bounds: Bounds
+    #: The name in ``asyncspec.impl`` of our implementation.
+    ours: str
+    #: The standard library's implementations, as ``module:attr``.
+    stdlib: tuple[str, ...]
+
+
+TABLE: dict[str, Entry] = {
+    "future": Entry(Bounds(depth=3, tasks=1), "Future", ("asyncio:Future", "asyncio.futures:_PyFuture")),
+    "event": Entry(Bounds(depth=5, tasks=2), "Event", ("asyncio:Event",)),
+    "ensure_future": Entry(Bounds(depth=2, tasks=1), "ensure_future", ("asyncio:ensure_future",)),
+}
+
+#: Small value domains, by parameter name (or "operation.parameter").
+DOMAINS: dict[str, tuple[Recipe | None, ...]] = {
+    "result": (Recipe("value", None), Recipe("value", 1), Recipe("error", "ValueError", ("as a value",))),
+    "exception": (
+        Recipe("error_class", "ValueError"), Recipe("error", "KeyError", ("k",)),
+        Recipe("error", "StopIteration", ("s",)), Recipe("error_class", "StopIteration"),
+        Recipe("error", "CancelledError", ()), Recipe("value", 42),
+    ),
+    "msg": (OMITTED, Recipe("value", "why")),
+    "add_done_callback.fn": (Recipe("callback", "cb0"), Recipe("callback", "cb1")),
+    "remove_done_callback.fn": (Recipe("equal_callback", "cb0"), Recipe("equal_callback", "cb1")),
+    "context": (OMITTED, Recipe("context", "explicit")),
+    "coro_or_future": (
+        Recipe("coroutine"), Recipe("asyncio_future", "same"), Recipe("asyncio_future", "other"),
+        Recipe("duck_future"), Recipe("awaitable"), Recipe("generator"), Recipe("function"),
+        Recipe("value", None), Recipe("value", 42),
+    ),
+    "ensure_future.loop": (OMITTED, Recipe("loop", "same"), Recipe("loop", "other"), Recipe("loop", "closed")),
+}
+
+#: Smaller domains for breadth-first exploration, where every value multiplies the states.
+SMALL: dict[str, tuple[Recipe | None, ...]] = {
+    "result": (Recipe("value", 1),),
+    "exception": (Recipe("error_class", "ValueError"), Recipe("error", "StopIteration", ("s",)),
+                  Recipe("value", 42)),
+    "add_done_callback.fn": (Recipe("callback", "cb0"),),
+    "remove_done_callback.fn": (Recipe("equal_callback", "cb0"),),
+}
+
+
+class MissingDomain(KeyError):
+    """A declared parameter has no value domain: a new operation must not go untested silently."""
+
+
+def domain(op: Operation, param: str, domains: dict | None = None) -> tuple[Recipe | None, ...]:
+    """The values to try for ``param`` of ``op``: the operation's own, else the parameter name's."""
+    for table in ((domains or {}), DOMAINS):
+        for key in (f"{op.name}.{param}", param):
+            if key in table:
+                return table[key]
+    raise MissingDomain(f"no value domain for parameter {param!r} of {op.name}(); add one to "
+                        f"asyncspec.model_tests.machines.DOMAINS")
+
+
+def kinds() -> tuple[str, ...]:
+    """The machines, in the order the declarations present them."""
+    return tuple(DECLARATIONS)
+
+
+@functools.lru_cache(maxsize=None)
+def spec_for(profile: str) -> Spec:
+    """The declarations of ``profile`` for the running Python, loaded once."""
+    return load(profile)
+
+
+@dataclass(frozen=True)
+class Facts:
+    """What the declarations say about making and observing one machine's objects."""
+
+    machine: Machine
+
+    @property
+    def function(self) -> bool:
+        """A module-level function: nothing is made, each call is one run of the machine."""
+        return plan_of(self.machine).function
+
+    @property
+    def takes_loop(self) -> bool:
+        c = self.machine.constructor
+        return c is not None and "loop" in c.signature.parameters
+
+    @property
+    def uninitialized(self) -> bool:
+        """The machine declares what an object whose constructor never ran answers."""
+        return bool(self.machine.uninitialized)
+
+    @property
+    def probes(self) -> tuple[str, ...]:
+        """The queries whose answers make up an object's observable state."""
+        return tuple(op.name for op in self.machine.operations if op.probe)
+
+
+def facts(kind: str) -> Facts:
+    """The facts of ``kind``; they are the same for every profile and Python version."""
+    return Facts(spec_for("cpython")[kind])
