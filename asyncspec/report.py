@@ -26,10 +26,12 @@ from __future__ import annotations
 
 import html
 import json
-import re
 from collections import OrderedDict
-from typing import Any, Iterable
+from typing import TYPE_CHECKING
 from xml.sax.saxutils import escape, quoteattr
+
+if TYPE_CHECKING:
+    from .diagrams import Graph, Style
 
 MARK = {"pass": "\u2713", "deviation": "\u2717", "not-applicable": "\u2013", "error": "!"}
 MD_MARK = {"pass": "\u2705", "deviation": "\u274c", "not-applicable": "\u2796", "error": "\u26a0\ufe0f"}
@@ -204,7 +206,7 @@ def page(document: dict) -> str:
             e = t["error"]
             out.append(f"<p><b>Error</b> at step {e.get('step')} ({html.escape(str(e.get('action')))}): "
                        f"{html.escape(e['what'])}</p>")
-        out.append(target_diagram(t))
+        out.append(target_diagram(t, document.get("profile", "cpython")))
         for c in t["clauses"]:
             ce = c.get("counterexample")
             if c["status"] == "deviation" and ce:
@@ -215,51 +217,39 @@ def page(document: dict) -> str:
     return "\n".join(out) + "\n"
 
 
-def target_diagram(t: dict) -> str:
-    """The target's state diagram: every transition coloured by its result, the counterexample bold."""
+def target_diagram(t: dict, profile: str = "cpython") -> str:
+    """The target's state diagram: every row coloured by its result, the first counterexample's rows bold."""
     try:
-        from .diagrams import _build
-        rows = t.get("rows") or {}
-        highlight: set[str] = set()
-        for c in t["clauses"]:
-            ce = c.get("counterexample")
-            if ce:
-                highlight |= {r for step in ce["path"] for r in step["rows"]}
-                break
-
-        def style(row_id: str) -> str:
-            return COLOUR.get(rows.get(row_id, "not-exercised"), COLOUR["not-exercised"])
-        d = _build.build(t["kind"])
-        svg = _build.render_svg(_build.dot_source(d, style=style, highlight=highlight)).decode()
-        svg = colour_internal_rows(svg, d, rows, highlight)
+        from . import diagrams
+        graph = diagrams.extract(t["kind"], profile)
+        rows = _row_styles(graph, t)
+        styled = graph.styled(rows=rows, states=_state_styles(graph, rows))
+        svg = diagrams.render_svg(diagrams.render_dot(styled)).decode()
         return svg[svg.index("<svg"):]
     except Exception as e:  # a diagram is a nicety; the report stands without it
         return f"<p>(diagram unavailable: {html.escape(str(e))})</p>"
 
 
-def colour_internal_rows(svg: str, d: Any, rows: dict, highlight: Iterable[str]) -> str:
-    """Colour the lines of each state's box by the result of the row they show."""
-    from .diagrams._build import PYTHONS, label
-    highlight = set(highlight)
-    labels: dict[str, dict[str, str]] = {}
-    internal = [(r.source, r, versions) for r, versions in d.rows if r.dest is None]
-    internal += [("__uninitialized__", r, PYTHONS) for r in d.machine.uninitialized.values()]
-    for node, r, versions in internal:
-        status = rows.get(r.id, "not-exercised")
-        labels.setdefault(node, {})[label(r, versions)] = \
-            (COLOUR.get(status, COLOUR["not-exercised"]), r.id in highlight)
+def _row_styles(graph: Graph, t: dict) -> dict[str, Style]:
+    """Style every row the graph draws by its result in target ``t``; those on the first counterexample bold."""
+    from .diagrams import Style
+    results = t.get("rows") or {}
+    path: set[str] = set()
+    for c in t["clauses"]:
+        ce = c.get("counterexample")
+        if ce:
+            path = {r for step in ce["path"] for r in step["rows"]}
+            break
+    return {r: Style(COLOUR.get(results.get(r, "not-exercised"), COLOUR["not-exercised"]), bold=r in path)
+            for r in graph.row_ids()}
 
-    def per_node(match: re.Match) -> str:
-        block = match.group(0)
-        title = re.search(r"<title>(.*?)</title>", block)
-        table = labels.get(title.group(1) if title else "", {})
 
-        def per_text(m: re.Match) -> str:
-            found = table.get(html.unescape(m.group(2)))
-            if not found:
-                return m.group(0)
-            colour, bold = found
-            extra = ' font-weight="bold"' if bold else ""
-            return f'{m.group(1)} fill="{colour}"{extra}>{m.group(2)}</text>'
-        return re.sub(r"(<text[^>]*?)>([^<]*)</text>", per_text, block)
-    return re.sub(r'<g id="node\d+" class="node">.*?</g>', per_node, svg, flags=re.S)
+def _state_styles(graph: Graph, rows: dict[str, Style]) -> dict[str, Style]:
+    """Colour a state's border when every row that keeps it has the same colour."""
+    from .diagrams import Style
+    out = {}
+    for node in graph.nodes:
+        colours = {rows[r].colour for e in graph.internal(node.id) for r in e.rows if r in rows}
+        if len(colours) == 1:
+            out[node.id] = Style(colours.pop())
+    return out

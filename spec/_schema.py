@@ -602,6 +602,10 @@ def check_names_resolve(m: Machine) -> None:
     for target, spec in m.compose.items():
         if spec.get("field") not in {f.name for f in m.fields}:
             raise InvalidSpec(f"{m.name}: compose {target!r}", "a declared list field", spec.get("field"))
+        unknown = sorted(set(spec) - {"field", "machine", "states", "driven_by", "clauses"})
+        if unknown:
+            raise InvalidSpec(f"{m.name}: compose {target!r}",
+                              "only the keys field, machine, states, driven_by, clauses", unknown)
 
 
 def check_finals_have_no_exits(m: Machine) -> None:

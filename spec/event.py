@@ -42,6 +42,8 @@ MACHINE = {
         "waiter": {
             "field": "waiters", "machine": "future",
             "states": {"blocked": "PENDING", "woken": "FINISHED", "cancelled": "CANCELLED"},
+            # What moves a waiter from outside the event: the task awaiting it, when cancelled.
+            "driven_by": {"cancel": "Task.cancel()"},
             "clauses": ["E-WAITER-IS-A-FUTURE"],
         },
     },
