@@ -8,14 +8,10 @@
 
 from __future__ import annotations
 
-from .spec import AsyncSpecError, InvalidSpec
+from .spec.errors import AsyncSpecError, Deviation, InvalidSpec, TargetError, UsageError
 
-__all__ = ["Adapter", "AsyncSpecError", "InvalidSpec", "TargetError", "__version__"]
+__all__ = ["Adapter", "AsyncSpecError", "Deviation", "InvalidSpec", "TargetError", "UsageError", "__version__"]
 __version__ = "0.1.0"
-
-
-class TargetError(AsyncSpecError):
-    """A target named for an audit cannot be imported or is not of an auditable kind."""
 
 
 def __getattr__(name: str):  # the adapter protocol, without importing the engine eagerly

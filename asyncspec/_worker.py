@@ -1,9 +1,10 @@
 """The audit worker: audits one target in its own process.
 
 Protocol, kept small so that the worker could be another interpreter: the
-parent writes one JSON request on stdin (target, kind, loop, profile,
-examples, depth, seed, timeout, results, cwd). The worker appends JSON lines
-to the file named by ``results``:
+parent writes one JSON request on stdin, an ``AuditRequest`` (target, kind,
+loop, profile, examples, depth, seed, timeout, results, cwd; see
+``audit.AuditRequest``). The worker appends JSON lines to the file named by
+``results``:
 
 * ``{"event": "resolved", "kind": ...}`` once the target is imported;
 * ``{"event": "progress", "step": N, "action": ...}`` as the run goes (at most
@@ -25,41 +26,41 @@ import os
 import signal
 import sys
 import time
+from typing import Any, Sequence
 
 
 def main() -> int:
-    request = json.loads(sys.stdin.read())
-    os.chdir(request.get("cwd") or os.getcwd())
-    results = open(request["results"], "a", buffering=1, encoding="utf-8")
+    from .audit import AuditRequest
+
+    request = AuditRequest.from_json(sys.stdin.read())
+    os.chdir(request.cwd or os.getcwd())
+    results = open(request.results, "a", buffering=1, encoding="utf-8")
 
     def emit(**event: object) -> None:
         results.write(json.dumps(event, default=repr) + "\n")
 
     _limit_memory()
-    from .cli import quiet_abandoned_coroutines
+    from ._quiet import quiet_abandoned_coroutines
     quiet_abandoned_coroutines()
-    from . import TargetError
     from .adapters import resolve
-    from .model_tests.engine import StepTimeout
-    from .model_tests.lockstep import World
+    from .spec.errors import StepTimeout, TargetError
 
     try:
-        target = resolve(request["target"], request.get("kind"), request.get("loop") or "asyncio")
+        target = resolve(request.target, request.kind, request.loop)
     except TargetError as e:
         emit(event="unauditable", what=str(e))
         return 3
-    target.loop_name = request.get("loop") or "asyncio"
     emit(event="resolved", kind=target.kind)
 
-    timeout = float(request.get("timeout") or 10)
-    state = {"step": 0, "action": "", "emitted": 0.0}
+    timeout = request.timeout
+    state: dict[str, Any] = {"step": 0, "action": "", "emitted": 0.0}
 
     def on_timeout(signum: int, frame: object) -> None:
         raise StepTimeout(f"a step ran past {timeout:g}s (--timeout)")
 
     signal.signal(signal.SIGALRM, on_timeout)
 
-    heartbeat = open(request["results"] + ".step", "w", encoding="utf-8")
+    heartbeat = open(request.results + ".step", "w", encoding="utf-8")
 
     @contextlib.contextmanager
     def guard(action: object):
@@ -76,9 +77,7 @@ def main() -> int:
         finally:
             signal.setitimer(signal.ITIMER_REAL, 0)
 
-    World.step_guard = staticmethod(guard)
-
-    def on_step(n: int, path: list) -> None:
+    def on_step(n: int, path: Sequence[Any]) -> None:
         state["step"] = n
         now = time.monotonic()
         if now - state["emitted"] > 0.25:
@@ -87,8 +86,7 @@ def main() -> int:
 
     from .audit import audit_target
 
-    report = audit_target(target, request.get("profile") or "cpython", int(request.get("examples") or 0),
-                          request.get("depth"), int(request.get("seed") or 0), on_step=on_step)
+    report = audit_target(target, request, on_step=on_step, step_guard=guard)
     emit(event="done", report=report)
     results.close()
     # Leave at once: a target may have left threads, loops or finalizers that would block an exit.

@@ -36,10 +36,11 @@ import os
 import sys
 from typing import Any, Callable
 
-from . import TargetError
 from .model_tests.engine import Target, class_target, function_target, recording_loop_class
+from .model_tests.machines import facts, kinds, spec_for
+from .spec.errors import TargetError
 
-KINDS = ("future", "event", "ensure_future")
+KINDS = kinds()
 
 
 class Adapter:
@@ -88,17 +89,27 @@ def import_object(spec: str) -> Any:
 
 
 def detect_kind(obj: Any) -> str | None:
-    """The kind of an object: a Future class, an Event class, or an ensure_future-like function."""
+    """The machine an object implements, read from the declarations.
+
+    An adapter says its kind. A class is the machine whose public operations it
+    has most of (at least half, and more than any other machine's); a callable
+    that is not a class is the function machine, when the declarations have one.
+    """
     if isinstance(obj, Adapter) or (isinstance(obj, type) and issubclass(obj, Adapter)):
         return obj.kind or None
     if isinstance(obj, type):
-        if all(hasattr(obj, m) for m in ("set_result", "add_done_callback", "result")):
-            return "future"
-        if all(hasattr(obj, m) for m in ("set", "wait", "is_set")):
-            return "event"
+        shares = {}
+        for kind in KINDS:
+            public = [op.name for op in spec_for("cpython")[kind].operations if not op.name.startswith("_")]
+            if public and not facts(kind).function:
+                shares[kind] = sum(hasattr(obj, name) for name in public) / len(public)
+        ranked = sorted(shares.items(), key=lambda item: -item[1])
+        if ranked and ranked[0][1] >= 0.5 and (len(ranked) == 1 or ranked[0][1] > ranked[1][1]):
+            return ranked[0][0]
         return None
     if callable(obj):
-        return "ensure_future"
+        functions = [kind for kind in KINDS if facts(kind).function]
+        return functions[0] if len(functions) == 1 else None
     return None
 
 
@@ -121,13 +132,13 @@ def resolve(spec: str, kind: str | None = None, loop: str = "asyncio") -> Target
             raise TargetError(f"cannot instantiate adapter {spec!r}: {type(e).__name__}: {e}") from None
     if isinstance(obj, Adapter):
         return _adapter_target(spec, kind, obj, loop_factory)
-    if kind == "ensure_future":
+    if facts(kind).function:
         if not callable(obj):
-            raise TargetError(f"expected a callable ensure_future-like target, found {_what(obj)}")
-        return function_target(spec, obj, spec, loop_factory=loop_factory)
+            raise TargetError(f"expected a callable {kind}-like target, found {_what(obj)}")
+        return function_target(spec, obj, spec, kind=kind, loop_factory=loop_factory)
     if isinstance(obj, type):
         return class_target(spec, kind, obj, spec, loop_factory=loop_factory)
-    if callable(obj) and kind == "future":
+    if callable(obj) and facts(kind).takes_loop:
         # A factory that takes the loop, like loop.create_future.
         return Target(spec, kind, make=lambda lp: obj(lp), source=spec, loop_factory=loop_factory)
     raise TargetError(f"expected a class or a factory for a {kind}, found {_what(obj)}")
@@ -140,9 +151,9 @@ def _adapter_target(spec: str, kind: str, adapter: Adapter, loop_factory: Any) -
         uninitialized = made_uninitialized
     return Target(
         spec, kind,
-        make=None if kind == "ensure_future" else adapter.create,
+        make=None if facts(kind).function else adapter.create,
         make_uninitialized=uninitialized,
-        function=adapter.function if kind == "ensure_future" else None,
+        function=adapter.function if facts(kind).function else None,
         absent=frozenset(adapter.absent), adapter=adapter, loop_factory=loop_factory, source=spec,
     )
 

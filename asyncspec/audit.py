@@ -7,10 +7,14 @@ counterexample of every deviating row, then random sequences), and reports
 one JSON object per clause. A worker that hangs is killed; one that dies is
 reported with the last step it announced. The other targets' results are
 never lost.
+
+What crosses the process boundary is an :class:`AuditRequest`, as JSON, one
+way, and JSON event lines the other (see ``_worker``).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import subprocess
@@ -21,10 +25,14 @@ import time
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 from . import __version__
 from .spec import PROFILES
+from .spec.errors import Deviation, HarnessAbort, TargetError, UsageError
+
+if TYPE_CHECKING:
+    from .model_tests.engine import Target
 
 #: The built-in default set: our implementation and the standard library.
 DEFAULT_TARGETS: tuple[str, ...] = (
@@ -36,24 +44,64 @@ DEFAULT_EXAMPLES = 20
 STATUSES = ("pass", "deviation", "not-applicable", "error")
 
 
+@dataclass(frozen=True)
+class AuditRequest:
+    """One target to audit, and how: the request a worker reads, as JSON, on its stdin.
+
+    ``results`` and ``cwd`` are the worker's side of the exchange: the file it
+    appends its events to, and the folder it imports the target from.
+    :func:`audit_one` and :func:`run_audit` set both when they start a worker.
+    """
+
+    target: str
+    kind: str | None = None
+    loop: str = "asyncio"
+    profile: str = "cpython"
+    examples: int = DEFAULT_EXAMPLES
+    depth: int | None = None
+    seed: int = 0
+    timeout: float = 10.0
+    results: str = ""
+    cwd: str = ""
+
+    @property
+    def stall(self) -> float:
+        """How long the parent waits for a sign of life before it kills the worker, in seconds."""
+        return max(3 * self.timeout, 15.0)
+
+    def to_json(self) -> str:
+        return json.dumps(dataclasses.asdict(self))
+
+    @classmethod
+    def from_json(cls, text: str) -> AuditRequest:
+        """Read a request; a key left out takes its default, a key not known here is ignored."""
+        data = json.loads(text)
+        known = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{key: value for key, value in data.items() if key in known})
+
+
 # -- in the worker: one target's report ----------------------------------------------
 
-def audit_target(target: Any, profile: str, examples: int, depth: int | None, seed: int,
-                 on_step: Any = None) -> dict:
-    """Audit one resolved target; return its report (JSON-ready)."""
-    from .model_tests.check import Coverage, _run_hypothesis
+def audit_target(target: Target, request: AuditRequest,
+                 on_step: Callable[[int, Sequence[Any]], None] | None = None, step_guard: Any = None) -> dict:
+    """Audit ``target`` (resolved from ``request.target``) as ``request`` asks; return its report, JSON-ready.
+
+    ``on_step`` hears of each step the exhaustive run takes; ``step_guard``
+    wraps every step, of the exhaustive and of the random runs alike (see
+    ``World``).
+    """
+    from .model_tests.check import Coverage
     from .model_tests.explore import DEFAULT_BOUNDS, Bounds, explore
     from .model_tests.lockstep import KNOWN_DIFFERENCES, World
-    from .model_tests.stateful import COVERAGE, EXAMPLES, Deviation, lockstep_machine
-    from .model_tests.targets import _spec, model_for
+    from .model_tests.stateful import RandomTally, lockstep_machine, run_random_sequences
+    from .model_tests.targets import new_world, spec_for
 
     started = time.perf_counter()
-    kind = target.kind
-    machine = _spec(profile)[kind]
+    kind, profile, depth = target.kind, request.profile, request.depth
+    machine = spec_for(profile)[kind]
 
     def make_world() -> World:
-        model, sinks = model_for(kind, profile)
-        return World(machine, [model, target], known=KNOWN_DIFFERENCES, fired_sinks=sinks)
+        return new_world(kind, [target], profile, KNOWN_DIFFERENCES, step_guard=step_guard)
 
     bounds = DEFAULT_BOUNDS[kind]
     if depth is not None:
@@ -66,23 +114,24 @@ def audit_target(target: Any, profile: str, examples: int, depth: int | None, se
     counterexamples = dict(exploration.counterexamples)
     random_examples = 0
     aborted = exploration.aborted
-    if not counterexamples and aborted is None and examples > 0:
-        label = f"audit:{target.name}"
-        machine_cls = lockstep_machine(kind, lambda: [target], profile, KNOWN_DIFFERENCES, name=label)
+    if not counterexamples and aborted is None and request.examples > 0:
+        tally = RandomTally()
+        machine_cls = lockstep_machine(kind, lambda: [target], profile, KNOWN_DIFFERENCES,
+                                       name=f"audit:{target.name}", tally=tally, step_guard=step_guard)
         try:
-            _run_hypothesis(machine_cls, examples, seed)
+            run_random_sequences(machine_cls, request.examples, request.seed)
         except Deviation as e:
             for row in e.counterexample.rows or ("(harness step)",):
                 counterexamples.setdefault(row, e.counterexample)
-        except KeyboardInterrupt as e:  # a HarnessAbort: the target broke the run
+        except HarnessAbort as e:
             aborted = (0, "a random sequence", f"{type(e).__name__}: {e}")
-        random_examples = EXAMPLES.pop(label, 0)
-        rows.update(COVERAGE.pop(label, Counter()))
+        random_examples = tally.examples
+        rows.update(tally.rows)
     coverage = Coverage(machine, rows)
     clauses = clause_statuses(machine, target, coverage, counterexamples, aborted, profile)
     summary = Counter(c["status"] for c in clauses)
     return {
-        "target": target.name, "kind": kind, "loop": getattr(target, "loop_name", "asyncio"),
+        "target": target.name, "kind": kind, "loop": request.loop,
         "summary": {
             **{s: summary.get(s, 0) for s in STATUSES},
             "clauses": len(clauses), "states": exploration.states,
@@ -150,9 +199,9 @@ def _jsonable(value: Any) -> Any:
 
 @dataclass
 class Job:
-    spec: str
-    kind: str | None
-    results: Path
+    """One worker: the request it was given, and what the parent has learnt of it so far."""
+
+    request: AuditRequest
     report: dict | None = None
     unauditable: str = ""
     progress: int = 0
@@ -160,21 +209,26 @@ class Job:
     killed: bool = False
     proc: Any = None
 
+    @property
+    def results(self) -> Path:
+        return Path(self.request.results)
 
-def _run_worker(job: Job, args: Any, stall: float) -> None:
-    request = {
-        "target": job.spec, "kind": job.kind, "loop": args.loop, "profile": args.profile,
-        "examples": DEFAULT_EXAMPLES if args.examples is None else args.examples,
-        "depth": args.depth, "seed": args.seed, "timeout": args.timeout, "results": str(job.results),
-        "cwd": os.getcwd(),
-    }
+
+def _job(request: AuditRequest, folder: str, number: int) -> Job:
+    """A job for ``request``, whose worker writes its events in ``folder`` and runs where we run."""
+    return Job(dataclasses.replace(request, results=str(Path(folder) / f"target{number}.jsonl"),
+                                   cwd=os.getcwd()))
+
+
+def _run_worker(job: Job) -> None:
+    stall = job.request.stall
     log = job.results.with_suffix(".out")
     with open(log, "wb") as out:
         proc = subprocess.Popen([sys.executable, "-m", "asyncspec._worker"], stdin=subprocess.PIPE,
-                                stdout=out, stderr=subprocess.STDOUT, cwd=os.getcwd())
+                                stdout=out, stderr=subprocess.STDOUT, cwd=job.request.cwd)
         job.proc = proc
         assert proc.stdin is not None
-        proc.stdin.write(json.dumps(request).encode())
+        proc.stdin.write(job.request.to_json().encode())
         proc.stdin.close()
         last_size, last_change = -1, time.monotonic()
         heartbeat = Path(str(job.results) + ".step")
@@ -196,8 +250,23 @@ def _run_worker(job: Job, args: Any, stall: float) -> None:
         elif e.get("event") == "done":
             job.report = e["report"]
     if job.report is None and not job.unauditable:
-        job.report = _died(job, events, proc.returncode, stall)
+        job.report = _died(job, events, proc.returncode)
     job.done = True
+
+
+def audit_one(request: AuditRequest) -> dict:
+    """Audit ``request.target`` in a worker process of its own; return its report.
+
+    Raises TargetError when the target cannot be audited: it cannot be
+    imported, or it is of no auditable kind.
+    """
+    with tempfile.TemporaryDirectory(prefix="asyncspec-audit-") as tmp:
+        job = _job(request, tmp, 0)
+        _run_worker(job)
+    if job.unauditable:
+        raise TargetError(job.unauditable)
+    assert job.report is not None
+    return job.report
 
 
 def _read_events(path: Path) -> list[dict]:
@@ -221,7 +290,7 @@ def _last_progress(path: Path) -> int:
     return int(step) if step.isdigit() else 0
 
 
-def _died(job: Job, events: list[dict], code: int | None, stall: float) -> dict:
+def _died(job: Job, events: list[dict], code: int | None) -> dict:
     """The report of a worker that never finished: every clause an error, saying why and where."""
     import signal
     last = {"step": 0, "action": "(before the first step)"}
@@ -231,7 +300,7 @@ def _died(job: Job, events: list[dict], code: int | None, stall: float) -> dict:
         if step.isdigit():
             last = {"step": int(step), "action": action}
     if job.killed:
-        what = f"hung: no progress for {stall:.0f}s, so the worker was killed"
+        what = f"hung: no progress for {job.request.stall:.0f}s, so the worker was killed"
     elif code is not None and code < 0:
         try:
             what = f"the worker process died of signal {signal.Signals(-code).name}"
@@ -239,14 +308,14 @@ def _died(job: Job, events: list[dict], code: int | None, stall: float) -> dict:
             what = f"the worker process died of signal {-code}"
     else:
         what = f"the worker process exited with status {code} before finishing"
-    kind = next((e.get("kind") for e in events if e.get("event") == "resolved"), job.kind or "future")
-    from .model_tests.targets import _spec
-    machine = _spec("cpython")[kind]
+    # The kind, if the worker got as far as resolving the target; else nothing is known of its clauses.
+    kind = next((e["kind"] for e in events if e.get("event") == "resolved"), job.request.kind)
+    from .model_tests.targets import spec_for
     error = {"step": last.get("step"), "action": last.get("action"), "what": what}
     clauses = [{"id": c.id, "source": c.source, "quote": c.quote, "status": "error", "error": error}
-               for c in machine.clauses]
-    return {"target": job.spec, "kind": kind, "loop": "asyncio",
-            "summary": {**{s: 0 for s in STATUSES}, "error": len(clauses), "clauses": len(clauses)},
+               for c in (spec_for(job.request.profile)[kind].clauses if kind else ())]
+    return {"target": job.request.target, "kind": kind or "unknown", "loop": job.request.loop,
+            "summary": {**{s: 0 for s in STATUSES}, "error": max(1, len(clauses)), "clauses": len(clauses)},
             "known_differences": {}, "error": error, "clauses": clauses}
 
 
@@ -260,29 +329,38 @@ def _progress_bar(jobs: Sequence[Job], started: float, stream: Any) -> None:
     stream.flush()
 
 
-def run_audit(args: Any) -> int:
-    from .cli import UsageError
+def run_audit(requests: Sequence[AuditRequest], workers: int | None = None, out: Path | None = None,
+              report_format: str = "text", diagrams_folder: Path | None = None) -> int:
+    """Audit each request's target, ``workers`` at a time; write the report and return the exit status.
+
+    The requests share one profile, seed and loop, which the report states
+    once. The report goes to ``out``, or else to stdout; the state diagrams to
+    ``diagrams_folder`` when one is given. The exit status is 2 when a target
+    cannot be audited, 1 on a deviation or an error, else 0.
+    """
     from .report import render
 
-    if args.timeout <= 0:
-        raise UsageError(f"expected --timeout SECONDS above 0, found {args.timeout}")
-    if args.out is not None and args.out.parent and not args.out.parent.exists():
-        raise UsageError(f"expected --out in an existing folder, found no folder {str(args.out.parent)!r}")
-    specs = list(args.targets) or list(DEFAULT_TARGETS)
-    jobs_n = args.jobs or os.cpu_count() or 1
+    shared = {(r.profile, r.seed, r.loop) for r in requests}
+    if len(shared) != 1:
+        raise ValueError(f"expected requests that share one profile, seed and loop, found {sorted(shared)}")
+    profile, seed, loop = shared.pop()
+    for request in requests:
+        if request.timeout <= 0:
+            raise UsageError(f"expected --timeout SECONDS above 0, found {request.timeout}")
+    if out is not None and out.parent and not out.parent.exists():
+        raise UsageError(f"expected --out in an existing folder, found no folder {str(out.parent)!r}")
+    workers = workers or os.cpu_count() or 1
     started = time.monotonic()
-    stall = max(3 * args.timeout, 15.0)
     with tempfile.TemporaryDirectory(prefix="asyncspec-audit-") as tmp:
-        jobs = [Job(s, args.kind, Path(tmp) / f"target{i}.jsonl") for i, s in enumerate(specs)]
+        jobs = [_job(r, tmp, i) for i, r in enumerate(requests)]
         pending = list(jobs)
         running: list[threading.Thread] = []
         show = sys.stderr.isatty()  # the progress bar goes to stderr, the report to stdout or --out
         try:
             while pending or running:
                 running = [t for t in running if t.is_alive()]
-                while pending and len(running) < jobs_n:
-                    job = pending.pop(0)
-                    thread = threading.Thread(target=_run_worker, args=(job, args, stall), daemon=True)
+                while pending and len(running) < workers:
+                    thread = threading.Thread(target=_run_worker, args=(pending.pop(0),), daemon=True)
                     thread.start()
                     running.append(thread)
                 if show:
@@ -301,17 +379,17 @@ def run_audit(args: Any) -> int:
             print(f"asyncspec audit: error: {job.unauditable}", file=sys.stderr)
     reports = [j.report for j in jobs if j.report is not None]
     document = {
-        "asyncspec": __version__, "profile": args.profile, "python": sys.version.split()[0],
-        "seed": args.seed, "loop": args.loop, "seconds": round(elapsed, 2), "targets": reports,
-        "unauditable": [{"target": j.spec, "error": j.unauditable} for j in jobs if j.unauditable],
+        "asyncspec": __version__, "profile": profile, "python": sys.version.split()[0],
+        "seed": seed, "loop": loop, "seconds": round(elapsed, 2), "targets": reports,
+        "unauditable": [{"target": j.request.target, "error": j.unauditable} for j in jobs if j.unauditable],
     }
-    if args.diagrams is not None:
+    if diagrams_folder is not None:
         from . import diagrams
-        diagrams.write(args.diagrams)
-    text = render(document, args.report_format)
-    if args.out is not None:
-        args.out.write_text(text)
-        print(f"asyncspec audit: wrote the {args.report_format} report to {args.out}", file=sys.stderr)
+        diagrams.write(diagrams_folder)
+    text = render(document, report_format)
+    if out is not None:
+        out.write_text(text)
+        print(f"asyncspec audit: wrote the {report_format} report to {out}", file=sys.stderr)
     else:
         sys.stdout.write(text)
     if any(j.unauditable for j in jobs):

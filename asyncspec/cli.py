@@ -7,12 +7,12 @@ from __future__ import annotations
 
 import argparse
 import sys
-import warnings
 from pathlib import Path
 from typing import Sequence
 
-from . import AsyncSpecError
-from .spec import PROFILES, InvalidSpec
+from ._quiet import quiet_abandoned_coroutines
+from .spec import DECLARATIONS, PROFILES
+from .spec.errors import InvalidSpec, UsageError
 
 USAGE_ERROR = 2
 
@@ -21,10 +21,6 @@ class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # type: ignore[override]
         print(f"{self.prog}: error: {message} (see '{self.prog} --help')", file=sys.stderr)
         raise SystemExit(USAGE_ERROR)
-
-
-class UsageError(AsyncSpecError):
-    """A command-line mistake: reported in one line, exit status 2."""
 
 
 def _formats(text: str) -> tuple[str, ...]:
@@ -84,7 +80,7 @@ def parser() -> argparse.ArgumentParser:
     c = sub.add_parser("check", help="validate the spec, or model-check the built-in targets")
     c.add_argument("--spec", action="store_true",
                    help="print the traceability matrix (seed sentence -> clauses -> rows); exit 1 on a gap")
-    c.add_argument("--machine", choices=("future", "event", "ensure_future"), action="append")
+    c.add_argument("--machine", choices=tuple(DECLARATIONS), action="append")
     c.add_argument("--examples", type=_count, default=None, metavar="N",
                    help="random sequences per machine (0: exhaustive only)")
     c.add_argument("--depth", type=_positive, default=None, metavar="N")
@@ -94,7 +90,7 @@ def parser() -> argparse.ArgumentParser:
 
     a = sub.add_parser("audit", help="audit implementations for compliance, clause by clause")
     a.add_argument("targets", nargs="*", metavar="TARGET", help="MODULE:ATTR (default: the built-in set)")
-    a.add_argument("--kind", choices=("future", "event", "ensure_future"))
+    a.add_argument("--kind", choices=tuple(DECLARATIONS))
     a.add_argument("--loop", default="asyncio", metavar="asyncio|uvloop|MODULE:ATTR")
     a.add_argument("--profile", choices=sorted(PROFILES), default="cpython")
     a.add_argument("--format", dest="report_format", default="text",
@@ -111,16 +107,6 @@ def parser() -> argparse.ArgumentParser:
     a.add_argument("--diagrams", type=Path, nargs="?", const=Path("diagrams"), default=None,
                    metavar="DIR", help="also write the state diagrams (default folder: diagrams/)")
     return p
-
-
-def quiet_abandoned_coroutines() -> None:
-    """Silence the warnings of coroutines the engine leaves unfinished on purpose.
-
-    Each explored path runs in a world of its own, closed without running what is
-    still pending there (that is the target's code, which runs only inside a guarded
-    step), so its tasks' coroutines are dropped unawaited.
-    """
-    warnings.filterwarnings("ignore", message=r"coroutine .* was never awaited", category=RuntimeWarning)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -172,11 +158,18 @@ def cmd_check(args: argparse.Namespace) -> int:
         print(text)
         return 1 if gaps else 0
     from .model_tests.check import run_check
+    from .model_tests.targets import KINDS
 
-    return run_check(args)
+    return run_check(args.machine or KINDS, profile=args.profile, examples=args.examples, depth=args.depth,
+                     seed=args.seed, verbose=args.verbose)
 
 
 def cmd_audit(args: argparse.Namespace) -> int:
-    from .audit import run_audit
+    from .audit import DEFAULT_EXAMPLES, DEFAULT_TARGETS, AuditRequest, run_audit
 
-    return run_audit(args)
+    examples = DEFAULT_EXAMPLES if args.examples is None else args.examples
+    requests = [AuditRequest(target, kind=args.kind, loop=args.loop, profile=args.profile, examples=examples,
+                             depth=args.depth, seed=args.seed, timeout=args.timeout)
+                for target in args.targets or DEFAULT_TARGETS]
+    return run_audit(requests, workers=args.jobs, out=args.out, report_format=args.report_format,
+                     diagrams_folder=args.diagrams)

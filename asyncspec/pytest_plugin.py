@@ -19,42 +19,42 @@ worker process, exactly as ``asyncspec audit`` does.
 
 from __future__ import annotations
 
-import argparse
-import tempfile
-from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 import pytest
 
-_REPORTS: dict[tuple, dict] = {}
+if TYPE_CHECKING:
+    from .audit import AuditRequest
+
+_REPORTS: dict[AuditRequest, dict] = {}
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
+    from .spec import DECLARATIONS, PROFILES
+
     group = parser.getgroup("asyncspec", "asyncio conformance (asyncspec)")
     group.addoption("--asyncspec-target", action="append", default=[], metavar="MODULE:ATTR",
                     help="audit this Future class, Event class, ensure_future function or Adapter "
                          "(with --pyargs asyncspec.conformance)")
-    group.addoption("--asyncspec-kind", default=None, choices=("future", "event", "ensure_future"))
-    group.addoption("--asyncspec-profile", default="cpython", choices=("cpython", "seed"))
+    group.addoption("--asyncspec-kind", default=None, choices=tuple(DECLARATIONS))
+    group.addoption("--asyncspec-profile", default="cpython", choices=sorted(PROFILES))
     group.addoption("--asyncspec-loop", default="asyncio", metavar="asyncio|uvloop|MODULE:ATTR")
 
 
 def report_for(target: str, kind: str | None = None, profile: str = "cpython", loop: str = "asyncio",
                examples: int = 20, depth: int | None = None, timeout: float = 10.0) -> dict:
-    """The audit report of one target (cached for the session)."""
-    key = (target, kind, profile, loop, examples, depth, timeout)
-    if key not in _REPORTS:
-        from .audit import Job, _run_worker
-        args = argparse.Namespace(loop=loop, profile=profile, examples=examples, depth=depth, seed=0,
-                                  timeout=timeout)
-        with tempfile.TemporaryDirectory(prefix="asyncspec-pytest-") as tmp:
-            job = Job(target, kind, Path(tmp) / "target.jsonl")
-            _run_worker(job, args, stall=max(3 * timeout, 15.0))
-        if job.unauditable:
-            raise pytest.UsageError(job.unauditable)
-        assert job.report is not None
-        _REPORTS[key] = job.report
-    return _REPORTS[key]
+    """Return the audit report of ``target``, audited in a worker once per session."""
+    from .audit import AuditRequest, audit_one
+    from .spec.errors import TargetError
+
+    request = AuditRequest(target, kind=kind, loop=loop, profile=profile, examples=examples, depth=depth,
+                           timeout=timeout)
+    if request not in _REPORTS:
+        try:
+            _REPORTS[request] = audit_one(request)
+        except TargetError as e:
+            raise pytest.UsageError(str(e)) from None
+    return _REPORTS[request]
 
 
 def check_clause(report: dict, clause_id: str) -> None:

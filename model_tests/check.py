@@ -1,7 +1,8 @@
 """One check of a machine's targets: exhaustive exploration, then random sequences, then coverage.
 
-``check_machine`` is what ``asyncspec check``, the pytest suite and the audit
-all run. Exhaustive mode goes first because it finds the shortest
+``check_machine`` is what ``asyncspec check`` and the pytest suite run; the
+audit runs the same two phases on each target (``asyncspec.audit``).
+Exhaustive mode goes first because it finds the shortest
 counterexample; Hypothesis then tries longer random sequences. Coverage is
 the union of both, counted on the model: every declared row (transition) and
 every clause must have been exercised, or the run fails.
@@ -15,16 +16,15 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
-from hypothesis import seed as hypothesis_seed, settings
 from hypothesis.errors import Flaky
-from hypothesis.stateful import run_state_machine_as_test
 
 from ..spec import Machine
+from ..spec.errors import Deviation
 from .engine import Target
 from .explore import DEFAULT_BOUNDS, Bounds, Exploration, explore
 from .lockstep import Counterexample, KNOWN_DIFFERENCES, KnownDifference, World
-from .stateful import COVERAGE, EXAMPLES, Deviation, lockstep_machine
-from .targets import KINDS, _spec, builtin_targets, model_for
+from .stateful import RandomTally, lockstep_machine, run_random_sequences
+from .targets import KINDS, builtin_targets, new_world, spec_for
 
 DEFAULT_EXAMPLES = 40
 
@@ -104,8 +104,7 @@ def check_machine(kind: str, targets: Sequence[Target] | None = None,
                   seed: int = 0, known: Sequence[KnownDifference] = KNOWN_DIFFERENCES,
                   deadline: float | None = None, random: bool = True) -> MachineCheck:
     """Check ``kind``'s targets against the model: exhaustively, then at random."""
-    spec = _spec(profile)
-    machine = spec[kind]
+    machine = spec_for(profile)[kind]
     if make_targets is None:
         fixed = list(targets) if targets is not None else None
         make_targets = (lambda: fixed) if fixed is not None else (lambda: builtin_targets(kind, profile))
@@ -114,8 +113,7 @@ def check_machine(kind: str, targets: Sequence[Target] | None = None,
     rows: Counter = Counter()
 
     def make_world() -> World:
-        model, sinks = model_for(kind, profile)
-        return World(machine, [model] + list(make_targets()), known=known, fired_sinks=sinks)
+        return new_world(kind, make_targets(), profile, known)
 
     bounds = DEFAULT_BOUNDS[kind]
     if depth is not None:
@@ -128,44 +126,36 @@ def check_machine(kind: str, targets: Sequence[Target] | None = None,
         result.counterexample = exploration.counterexample
         result.found_by = "exhaustive"
     elif random:
-        label = f"{kind}:{id(result)}"
-        machine_cls = lockstep_machine(kind, make_targets, profile, known, name=label)
+        tally = RandomTally()
+        machine_cls = lockstep_machine(kind, make_targets, profile, known, name=f"{kind}:{id(result)}",
+                                       tally=tally)
         started = time.perf_counter()
         try:
-            _run_hypothesis(machine_cls, examples or DEFAULT_EXAMPLES, seed)
+            run_random_sequences(machine_cls, examples or DEFAULT_EXAMPLES, seed)
         except Deviation as e:
             result.counterexample = e.counterexample
             result.found_by = "random"
         except Flaky as e:  # pragma: no cover - depends on the target
             result.error = f"the target behaved differently on replay: {e}"
         result.hypothesis_seconds = time.perf_counter() - started
-        result.examples = EXAMPLES.pop(label, 0)
-        rows.update(COVERAGE.pop(label, Counter()))
+        result.examples = tally.examples
+        rows.update(tally.rows)
     result.coverage = Coverage(machine, rows)
     return result
 
 
-def _run_hypothesis(machine_cls: type, examples: int, seed: int) -> None:
-    base = settings.get_profile(settings._current_profile or "asyncspec-ci")
-    chosen = settings(base, max_examples=examples, database=None, deadline=None,
-                      print_blob=False, derandomize=False)
-    try:
-        from hypothesis.stateful import get_state_machine_test
-    except ImportError:  # pragma: no cover - older Hypothesis
-        run_state_machine_as_test(machine_cls, settings=chosen)
-        return
-    test = get_state_machine_test(machine_cls, settings=chosen)
-    hypothesis_seed(seed)(test)()
+def run_check(kinds: Sequence[str] = KINDS, profile: str = "cpython", examples: int | None = None,
+              depth: int | None = None, seed: int = 0, verbose: bool = False) -> int:
+    """Check the built-in targets of each of ``kinds`` and print what was found.
 
-
-def run_check(args) -> int:  # noqa: ANN001 - argparse namespace
-    """``asyncspec check``: every machine's built-in targets; exit 1 on any counterexample or gap."""
-    kinds = args.machine or list(KINDS)
+    Return the exit status of ``asyncspec check``: 1 on any counterexample or
+    coverage gap, else 0.
+    """
     failed = False
-    print(f"asyncspec check: profile {args.profile}, seed {args.seed}, Python {sys.version.split()[0]}")
+    print(f"asyncspec check: profile {profile}, seed {seed}, Python {sys.version.split()[0]}")
     for kind in kinds:
         started = time.perf_counter()
-        r = check_machine(kind, profile=args.profile, examples=args.examples, depth=args.depth, seed=args.seed)
+        r = check_machine(kind, profile=profile, examples=examples, depth=depth, seed=seed)
         elapsed = time.perf_counter() - started
         e = r.exploration
         print(f"\n{kind}: model vs {', '.join(r.targets)}")
@@ -176,7 +166,7 @@ def run_check(args) -> int:  # noqa: ANN001 - argparse namespace
             rate = r.examples / r.hypothesis_seconds if r.hypothesis_seconds else 0.0
             print(f"  random: {r.examples} examples in {r.hypothesis_seconds:.1f}s ({rate:.0f} examples/s)")
         if r.coverage is not None:
-            print(r.coverage.report(verbose=getattr(args, "verbose", False)))
+            print(r.coverage.report(verbose=verbose))
         if r.known_used:
             print("  known differences normalised: " + ", ".join(f"{k} ({n}x)" for k, n in sorted(r.known_used.items())))
         if r.counterexample is not None:

@@ -40,6 +40,11 @@ OBJECT, TASK, ITERATOR, CALLBACK, ARGUMENT = "object", "task", "iterator", "call
 
 #: The context variable each callback reports: which context it ran in.
 CONTEXT = contextvars.ContextVar("asyncspec_context", default=None)
+
+
+def step_context(step: int) -> str:
+    """The mark of the context current during step ``step``: a copy of it is what ``context=None`` means."""
+    return f"step{step}"
 IDLE_LIMIT = 20
 
 
@@ -429,7 +434,7 @@ class Run:
     def perform(self, action: Action, step: int) -> Observation:
         self.log = []
         self.closed_args = {}
-        token = CONTEXT.set(f"step{step}")
+        token = CONTEXT.set(step_context(step))
         # Each run's own loop is the current one during its steps: what loop=None means
         # must not depend on whatever ran before in this process.
         policy = asyncio.get_event_loop_policy()

@@ -22,7 +22,7 @@ from typing import Any, Callable, Sequence
 from ..spec import Machine
 from .actions import LOOP_ACTIONS, PREFIXES, creation_actions, object_name, operation_actions, resume_actions, \
     task_actions, uninitialized_action
-from .engine import CALLBACK, ITERATOR, Action, HarnessAbort, Run, _context_mark, _task_outcome
+from .engine import CALLBACK, ITERATOR, Action, HarnessAbort, Run, _context_mark, _task_outcome, step_context
 from .lockstep import Counterexample, World, compare
 from .machines import SMALL, TABLE, Bounds, facts
 
@@ -86,7 +86,8 @@ def _start_differences(world: World) -> Counterexample | None:
         other = last.observations.get(run.target.name)
         if model is None or other is None:
             continue
-        diffs, _ = compare(model, other, run.target.name, last.rows, world.known)
+        diffs, _ = compare(model, other, run.target.name, last.rows, world.known,
+                           current=step_context(len(world.steps) - 1))
         if diffs:
             return Counterexample(world.machine, run.target, list(world.steps), diffs)
     return None

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import fnmatch
 import re
 import textwrap
 from collections import Counter
@@ -10,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any, Iterable, Sequence
 
 from ..spec import DeclaredDifference, Machine, Spec, row_matches
-from .engine import Action, Observation, Run, Target
+from .engine import Action, Observation, Run, Target, step_context
 from .machines import spec_for
 from .model import Recorder
 
@@ -19,7 +18,12 @@ from .model import Recorder
 
 @dataclass(frozen=True)
 class KnownDifference:
-    """A declared difference (``spec.Difference``), as the comparison applies it."""
+    """A declared difference (``spec.DeclaredDifference``), as the comparison applies it.
+
+    It is keyed by behaviour, not by who shows it: at a step where one of its
+    rows fired, it explains an observation of any target that differs from the
+    model's exactly as ``instead`` declares.
+    """
 
     declared: DeclaredDifference
 
@@ -28,30 +32,42 @@ class KnownDifference:
         return self.declared.id
 
     @property
-    def accept(self) -> str:
-        return self.declared.accept
-
-    @property
-    def raises(self) -> str:
-        return self.declared.raises
+    def then(self) -> str:
+        return self.declared.then
 
     @property
     def evidence(self) -> str:
         return self.declared.evidence
 
-    def applies(self, target: str, rows: Iterable[str], action: Action | None = None) -> bool:
-        d = self.declared
-        # A target is named MODULE.ATTR by the engine and MODULE:ATTR on the command line.
-        if not any(fnmatch.fnmatchcase(target.replace(":", "."), t) for t in d.implementations):
-            return False
-        if d.uninitialized:
-            return action is not None and action.verb == "new" and action.uninitialized
-        return any(row_matches(r, pattern) for r in rows for pattern in d.rows)
+    def covers(self, rows: Iterable[str]) -> bool:
+        return any(row_matches(r, pattern) for r in rows for pattern in self.declared.rows)
+
+    def explains_outcome(self, model: Observation, other: Observation) -> bool:
+        instead = self.declared.instead
+        if instead.get("any"):
+            return True
+        if "raises" in instead:
+            if other.outcome[:2] != ("raises", instead["raises"]):
+                return False
+            pattern = instead.get("message")
+            args = other.outcome[2] if len(other.outcome) > 2 else ()
+            return pattern is None or (len(args) == 1 and isinstance(args[0], str)
+                                       and re.fullmatch(pattern, args[0]) is not None)
+        return bool(instead.get("returns")) and model.outcome[0] == "raises" and other.outcome[0] == "returns"
+
+    def explains_events(self, model: Observation, other: Observation, current: Any = None) -> bool:
+        """Whether the loop calls differ as declared; ``current`` is the mark of the step's own context."""
+        instead = self.declared.instead
+        if instead.get("any"):
+            return True
+        # None exactly where the row hands the loop a copy of the context current at the call.
+        return instead.get("context") == "none" and _none_for(model.events, current) == other.events
 
 
-def known_differences(spec: Spec) -> tuple[KnownDifference, ...]:
-    """Every difference the declarations record."""
-    return tuple(KnownDifference(d) for m in spec.machines.values() for d in m.differences)
+def known_differences(spec: Spec, strict_messages: bool = False) -> tuple[KnownDifference, ...]:
+    """Every difference the declarations record; with ``strict_messages``, none that only rewords a message."""
+    return tuple(KnownDifference(d) for m in spec.machines.values() for d in m.differences
+                 if not (strict_messages and d.message is not None))
 
 
 KNOWN_DIFFERENCES: tuple[KnownDifference, ...] = known_differences(spec_for("cpython"))
@@ -68,35 +84,41 @@ class Difference:
 
 
 def compare(model: Observation, other: Observation, target: str, rows: Sequence[str],
-            known: Sequence[KnownDifference]) -> tuple[list[Difference], list[str]]:
-    """Compare a target's observation with the model's; return differences and known ones used."""
-    used = []
+            known: Sequence[KnownDifference], objects: Iterable[str] = (),
+            current: Any = None) -> tuple[list[Difference], list[KnownDifference]]:
+    """Compare a target's observation with the model's; return the differences and the known ones used.
+
+    A known difference explains the outcome or the loop calls as it declares;
+    the state only as far as what follows it lets go of: the step's ``objects``
+    (``drop-object``) or everything (``drop-target``).
+    """
+    applicable = [k for k in known if k.covers(rows)]
+    used: list[KnownDifference] = []
     diffs = []
     if model.outcome != other.outcome:
-        accepted = False
-        for k in known:
-            if not k.applies(target, rows):
-                continue
-            if k.accept == "message" and model.outcome[0] == other.outcome[0] == "raises" \
-                    and model.outcome[1] == other.outcome[1]:
-                accepted = True
-            elif k.accept == "exception_type" and other.outcome[:2] == ("raises", k.raises):
-                accepted = True
-            if accepted:
-                used.append(k.id)
-                break
-        if not accepted:
+        k = next((k for k in applicable if k.explains_outcome(model, other)), None)
+        if k is None:
             diffs.append(Difference(target, "outcome", model.outcome, other.outcome))
-    if model.events != other.events:
-        accepted = next((k for k in known if k.accept == "context" and k.applies(target, rows)
-                         and _without_contexts(model.events) == _without_contexts(other.events)), None)
-        if accepted is not None:
-            used.append(accepted.id)
         else:
+            used.append(k)
+    if model.events != other.events:
+        k = next((k for k in applicable if k.explains_events(model, other, current)), None)
+        if k is None:
             diffs.append(Difference(target, "events", model.events, other.events))
+        elif k not in used:
+            used.append(k)
     if model.state != other.state:
-        diffs.append(Difference(target, "state", model.state, other.state))
+        if any(k.then == "drop-target" for k in used):
+            pass
+        else:
+            let_go = set(objects) if any(k.then == "drop-object" for k in used) else set()
+            if _state_without(model.state, let_go) != _state_without(other.state, let_go):
+                diffs.append(Difference(target, "state", model.state, other.state))
     return diffs, used
+
+
+def _state_without(state: tuple, names: set[str]) -> tuple:
+    return tuple(s for s in state if s[0] not in names)
 
 
 def _without(obs: Observation, names: set[str]) -> Observation:
@@ -115,8 +137,10 @@ def _mentions(value: Any, names: set[str]) -> bool:
     return False
 
 
-def _without_contexts(events: tuple) -> tuple:
-    return tuple(e[:3] + (None,) if e and str(e[0]).startswith("loop.call_soon") else e for e in events)
+def _none_for(events: tuple, context: Any) -> tuple:
+    """The loop calls, with None for the context argument where it is ``context``."""
+    return tuple(e[:3] + (None,) if e and str(e[0]).startswith("loop.call_soon") and e[3] == context else e
+                 for e in events)
 
 
 # -- the world -------------------------------------------------------------------
@@ -147,6 +171,8 @@ class World:
         self.coverage: Counter[str] = Counter()
         self.known_used: Counter[str] = Counter()
         self.skipped: dict[str, set[str]] = {t.name: set() for t in targets}
+        #: What each object's actions made (a task awaiting it), by the object's name.
+        self.made: dict[str, set[str]] = {}
         self.diverged: set[str] = set()
         #: Wraps every step (the audit worker puts a per-step timeout here).
         self.step_guard = step_guard
@@ -179,42 +205,46 @@ class World:
         probed = tuple(r for r in fired if r not in rows)
         observations = {self.model.target.name: model_obs}
         diffs: list[Difference] = []
+        if action.obj and action.result:
+            self.made.setdefault(action.obj, set()).add(action.result)
+        # What a known difference may let go of: the objects whose rows fired, and what was made from them.
+        acting = {self.model.names.get(id(o)) for o in recorder.objects_since(mark)} - {None}
+        made = self._made_from(acting | {n for n in (action.obj, action.result) if n})
         for run in self.runs[1:]:
             name = run.target.name
-            if name in self.diverged or self._diverges(name, rows) or self._skips(run, action, rows):
+            if name in self.diverged or self._dropped(run, action):
                 continue
             obs = run.perform(action, n)
             observations[name] = obs
-            found, used = compare(_without(model_obs, self.skipped[name]), _without(obs, self.skipped[name]),
-                                  name, rows, self.known)
-            self.known_used.update(used)
+            skipped = self.skipped[name]
+            found, used = compare(_without(model_obs, skipped), _without(obs, skipped), name, rows, self.known,
+                                  made, current=step_context(n))
+            for k in used:
+                self.known_used[k.id] += 1
+                if k.then == "drop-object":
+                    skipped.update(made)
+                elif k.then == "drop-target":
+                    self.diverged.add(name)
             diffs.extend(found)
         self.steps.append(Step(action, rows, self.model_states(), observations, probed))
         return diffs
 
-    def _diverges(self, name: str, rows: Sequence[str]) -> bool:
-        for k in self.known:
-            if k.accept == "diverge" and k.applies(name, rows):
-                self.known_used[k.id] += 1
-                self.diverged.add(name)
-                return True
-        return False
+    def _made_from(self, names: set) -> tuple[str, ...]:
+        out, frontier = set(names), list(names)
+        while frontier:
+            for made in self.made.get(frontier.pop(), ()):
+                if made not in out:
+                    out.add(made)
+                    frontier.append(made)
+        return tuple(sorted(out))
 
-    def _skips(self, run: Run, action: Action, rows: Sequence[str]) -> bool:
-        """Whether a known difference keeps this step from this target (and what it makes, after)."""
-        name = run.target.name
-        skipped = self.skipped[name]
+    def _dropped(self, run: Run, action: Action) -> bool:
+        """Whether the step acts on an object a known difference let go of (and so what it makes, too)."""
+        skipped = self.skipped[run.target.name]
         if action.obj in skipped or any(a.kind == "object" and a.value in skipped for a in action.args):
             if action.result:
                 skipped.add(action.result)
             return True
-        if action.verb in ("once", "idle"):
-            return False  # the loop runs for every target, or runs stop being comparable
-        for k in self.known:
-            if k.accept == "skip" and k.applies(name, rows, action):
-                self.known_used[k.id] += 1
-                skipped.update(n for n in (action.result, action.obj) if n)
-                return True
         return False
 
     def model_states(self) -> tuple[tuple[str, str], ...]:

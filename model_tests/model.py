@@ -15,6 +15,7 @@ run never counts in the current one.
 
 from __future__ import annotations
 
+import weakref
 from types import GeneratorType
 from typing import Any, Callable, Iterator
 
@@ -22,13 +23,16 @@ from ..spec import Attempt, Machine, OperationPlan, Plan, RowPlan, Spec, plan_of
 
 
 class Recorder:
-    """The ids of the rows the model fired, in order."""
+    """The ids of the rows the model fired, in order, and the objects that fired them."""
 
     def __init__(self) -> None:
         self.fired: list[str] = []
+        self.objects: list[Any] = []
 
-    def record(self, row_id: str) -> None:
+    def record(self, row_id: str, obj: Any = None) -> None:
         self.fired.append(row_id)
+        # Weakly: the record must not keep an object from being freed (and finalized) when its user lets go.
+        self.objects.append(weakref.ref(obj) if obj is not None else None)
 
     def mark(self) -> int:
         """Where the record stands now, for :meth:`since`."""
@@ -36,6 +40,11 @@ class Recorder:
 
     def since(self, mark: int, until: int | None = None) -> tuple[str, ...]:
         return tuple(self.fired[mark:until])
+
+    def objects_since(self, mark: int) -> tuple[Any, ...]:
+        """The objects that fired the rows since ``mark`` and are still alive."""
+        alive = (ref() for ref in self.objects[mark:] if ref is not None)
+        return tuple(obj for obj in alive if obj is not None)
 
 
 class _Call:
@@ -95,7 +104,7 @@ class ModelObject:
             row = op.uninitialized
         else:
             row = _choose(op, state.name, call, self.asyncspec_globals)
-        self.asyncspec_recorder.record(row.id)
+        self.asyncspec_recorder.record(row.id, self)
         return row, call
 
     def _steps(self, row: RowPlan, call: _Call) -> Iterator[tuple[str, Any]]:

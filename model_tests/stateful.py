@@ -6,22 +6,30 @@ callbacks, tasks and hand-driven iterators are bundles. Loop progress is a
 rule of its own: one iteration, or until idle. After every step the world
 compares each target with the model, and a difference fails the example with
 the engine's counterexample text, which Hypothesis then shrinks.
+
+A machine reports what its examples exercised into the :class:`RandomTally`
+its caller hands it, so that no two runs share a record.
 """
 
 from __future__ import annotations
 
+import functools
 import itertools
 from collections import Counter
+from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
 
-from hypothesis import HealthCheck, settings, strategies as st
-from hypothesis.stateful import Bundle, RuleBasedStateMachine, consumes, rule
+from hypothesis import HealthCheck, seed as hypothesis_seed, settings, strategies as st
+from hypothesis.stateful import Bundle, RuleBasedStateMachine, consumes, rule, run_state_machine_as_test
 
 from ..spec import Machine, Operation
-from .actions import domain
-from .engine import Action, Recipe, Target
-from .lockstep import Counterexample, KNOWN_DIFFERENCES, KnownDifference, World
-from .targets import _spec, builtin_targets, model_for
+from ..spec.errors import Deviation
+from .actions import PREFIXES, call_arguments, object_name
+from .engine import Action, Target
+from .lockstep import Counterexample, KNOWN_DIFFERENCES, KnownDifference
+from .machines import domain, facts, spec_for
+from .recipes import Recipe
+from .targets import builtin_targets, new_world
 
 settings.register_profile(
     "asyncspec-ci", max_examples=40, stateful_step_count=25, deadline=None, database=None,
@@ -31,17 +39,12 @@ settings.register_profile(
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
 
 
-class Deviation(AssertionError):
-    """A target's observation differs from the spec's: the message is the counterexample."""
+@dataclass
+class RandomTally:
+    """What the random sequences of one lockstep machine exercised: how many examples, which rows how often."""
 
-    def __init__(self, counterexample: Counterexample) -> None:
-        self.counterexample = counterexample
-        super().__init__("\n" + counterexample.text())
-
-
-#: Rows fired across every example of a kind, for the coverage report.
-COVERAGE: dict[str, Counter] = {}
-EXAMPLES: Counter = Counter()
+    examples: int = 0
+    rows: Counter = field(default_factory=Counter)
 
 
 def _callback_param(op: Operation, param: str) -> bool:
@@ -51,12 +54,16 @@ def _callback_param(op: Operation, param: str) -> bool:
 
 def lockstep_machine(kind: str, targets: Callable[[], Sequence[Target]] | None = None,
                      profile: str = "cpython", known: Sequence[KnownDifference] = KNOWN_DIFFERENCES,
-                     name: str | None = None) -> type[RuleBasedStateMachine]:
-    """Build the RuleBasedStateMachine that drives ``kind``'s targets in lockstep with the model."""
-    machine: Machine = _spec(profile)[kind]
+                     name: str | None = None, tally: RandomTally | None = None,
+                     step_guard: Any = None) -> type[RuleBasedStateMachine]:
+    """Build the RuleBasedStateMachine that drives ``kind``'s targets in lockstep with the model.
+
+    Each example counts itself, and the rows it fired, in ``tally`` when one is
+    given. ``step_guard`` wraps every step of every example (see ``World``).
+    """
+    machine: Machine = spec_for(profile)[kind]
     make_targets = targets or (lambda: builtin_targets(kind, profile))
-    function = any(op.kind == "function" for op in machine.operations)
-    coverage = COVERAGE.setdefault(name or kind, Counter())
+    function = facts(kind).function
     ns: dict[str, Any] = {}
 
     objects = Bundle("objects")
@@ -67,13 +74,14 @@ def lockstep_machine(kind: str, targets: Callable[[], Sequence[Target]] | None =
 
     def __init__(self: Any) -> None:
         RuleBasedStateMachine.__init__(self)
-        model, sinks = model_for(kind, profile)
-        self.world = World(machine, [model] + list(make_targets()), known=known, fired_sinks=sinks)
+        self.world = new_world(kind, make_targets(), profile, known, step_guard=step_guard)
         self.names = itertools.count()
-        EXAMPLES[name or kind] += 1
+        if tally is not None:
+            tally.examples += 1
 
     def teardown(self: Any) -> None:
-        coverage.update(self.world.coverage)
+        if tally is not None:
+            tally.rows.update(self.world.coverage)
         self.world.close()
 
     def act(self: Any, action: Action) -> None:
@@ -89,26 +97,24 @@ def lockstep_machine(kind: str, targets: Callable[[], Sequence[Target]] | None =
     ns.update(__init__=__init__, teardown=teardown, act=act, fresh=fresh)
 
     if not function:
-        letter = machine.name[0]
-
         @rule(target=objects)
         def new(self: Any) -> str:
-            obj = self.fresh(letter)
-            self.act(Action("new", machine.name, result=obj))
+            obj = object_name(machine, next(self.names))
+            self.act(Action("new", result=obj, machine=machine.name))
             return obj
         ns["new"] = new
-        if machine.uninitialized:
+        if facts(kind).uninitialized:
             @rule(target=objects)
             def new_uninitialized(self: Any) -> str:
-                obj = self.fresh("u")
-                self.act(Action("new", "uninitialized", result=obj))
+                obj = self.fresh(PREFIXES["uninitialized"])
+                self.act(Action("new", result=obj, machine=machine.name, uninitialized=True))
                 return obj
             ns["new_uninitialized"] = new_uninitialized
 
     if any(_callback_param(op, p) for op in machine.operations for p in op.param_names):
         @rule(target=callbacks)
         def new_callback(self: Any) -> str:
-            return self.fresh("cb")
+            return self.fresh(PREFIXES["callback"])
         ns["new_callback"] = new_callback
 
     for op in machine.operations:
@@ -124,68 +130,76 @@ def lockstep_machine(kind: str, targets: Callable[[], Sequence[Target]] | None =
 
     @rule(task=tasks)
     def cancel_task(self: Any, task: str) -> None:
-        self.act(Action("cancel", "cancel", task))
+        self.act(Action("cancel_task", obj=task))
 
     ns.update(run_one_iteration=run_one_iteration, run_until_idle=run_until_idle, cancel_task=cancel_task)
     cls = type(name or f"{machine.title.replace('.', '_')}Lockstep", (RuleBasedStateMachine,), ns)
     return cls
 
 
+def run_random_sequences(machine_cls: type[RuleBasedStateMachine], examples: int, seed: int) -> None:
+    """Run ``examples`` random sequences of ``machine_cls`` under Hypothesis, from ``seed``.
+
+    Raises Deviation, with the shrunk counterexample, when a target deviates;
+    a HarnessAbort passes through, unshrunk.
+    """
+    base = settings.get_profile(settings._current_profile or "asyncspec-ci")
+    chosen = settings(base, max_examples=examples, database=None, deadline=None,
+                      print_blob=False, derandomize=False)
+    try:
+        from hypothesis.stateful import get_state_machine_test
+    except ImportError:  # pragma: no cover - older Hypothesis
+        run_state_machine_as_test(machine_cls, settings=chosen)
+        return
+    test = get_state_machine_test(machine_cls, settings=chosen)
+    hypothesis_seed(seed)(test)()
+
+
 def _rules_for(machine: Machine, op: Operation, objects: Bundle, callbacks: Bundle, tasks: Bundle,
                iterators: Bundle, function: bool) -> dict[str, Any]:
     rules: dict[str, Any] = {}
-    obj_strategy = st.just("") if function else objects
+    obj_strategy: st.SearchStrategy[str] = st.just("") if function else objects
     callback_params = [p for p in op.param_names if _callback_param(op, p)]
     plain = [p for p in op.param_names if p not in callback_params]
-    keyword = set(op.param_names) - set(_positional(op))
 
     def arguments() -> st.SearchStrategy:
-        per_param = {p: st.sampled_from(domain(op, p)) for p in plain}
-        per_param.update({p: callbacks.map(lambda n, p=p: Recipe(_callback_kind(op, p), n)) for p in callback_params})
+        per_param: dict[str, st.SearchStrategy[Any]] = {p: st.sampled_from(domain(op, p)) for p in plain}
+        for p in callback_params:
+            per_param[p] = callbacks.map(functools.partial(Recipe, _callback_kind(op, p)))
         return st.fixed_dictionaries(per_param)
 
-    def split(values: dict) -> tuple[tuple, tuple]:
-        args = tuple(values[p] for p in op.param_names if p not in keyword and values[p] is not None)
-        kwargs = tuple((p, values[p]) for p in op.param_names if p in keyword and values[p] is not None)
-        return args, kwargs
-
     if op.kind in ("query", "command", "function"):
-        kw = {"obj": obj_strategy, "values": arguments()}
-        if function:
-            kw["obj"] = st.just("")
-
-        @rule(target=tasks, **kw)
+        @rule(target=tasks, obj=obj_strategy, values=arguments())
         def call(self: Any, obj: str, values: dict) -> str:
-            args, kwargs = split(values)
-            result = self.fresh("t")
+            args, kwargs = call_arguments(op, values)
+            result = self.fresh(PREFIXES["task"])
             self.act(Action("call", op.name, obj, args, kwargs, result=result))
             return result
         rules[f"call_{op.name.strip('_')}"] = call
     elif op.kind == "generator":
         @rule(target=tasks, obj=objects)
         def await_in_task(self: Any, obj: str) -> str:
-            task = self.fresh("t")
+            task = self.fresh(PREFIXES["task"])
             self.act(Action("await", op.name, obj, result=task))
             return task
 
         @rule(target=iterators, obj=objects)
         def iterate(self: Any, obj: str) -> str:
-            iterator = self.fresh("i")
+            iterator = self.fresh(PREFIXES["iterator"])
             self.act(Action("iterate", op.name, obj, result=iterator))
             return iterator
 
         @rule(iterator=consumes(iterators))
         def resume(self: Any, iterator: str) -> None:
-            self.act(Action("resume", "", iterator))
+            self.act(Action("resume", obj=iterator))
         rules.update({f"await_{op.name.strip('_')}": await_in_task,
                       f"iterate_{op.name.strip('_')}": iterate, f"resume_{op.name.strip('_')}": resume})
     elif op.kind == "coroutine":
         @rule(target=tasks, obj=objects, values=arguments(), elsewhere=st.booleans())
         def start(self: Any, obj: str, values: dict, elsewhere: bool) -> str:
-            args, kwargs = split(values)
-            task = self.fresh("t")
-            self.act(Action("start", op.name + ("@elsewhere" if elsewhere else ""), obj, args, kwargs,
-                            result=task))
+            args, kwargs = call_arguments(op, values)
+            task = self.fresh(PREFIXES["task"])
+            self.act(Action("start", op.name, obj, args, kwargs, result=task, elsewhere=elsewhere))
             return task
         rules[f"start_{op.name.strip('_')}"] = start
     elif op.kind == "finalizer":
@@ -196,10 +210,5 @@ def _rules_for(machine: Machine, op: Operation, objects: Bundle, callbacks: Bund
     return rules
 
 
-def _positional(op: Operation) -> list[str]:
-    params = op.params.split("*", 1)[0]
-    return [p.split("=")[0].strip() for p in params.split(",") if p.strip()]
-
-
 def _callback_kind(op: Operation, param: str) -> str:
-    return domain(op, param)[0].kind
+    return next(v.kind for v in domain(op, param) if v is not None)

@@ -118,28 +118,35 @@ class Operation:
 
 @dataclass(frozen=True)
 class DeclaredDifference:
-    """A documented way some implementations depart from the rows, and how a comparison accepts it.
+    """A behaviour some implementation shows instead of a row's, recorded with its evidence.
 
-    ``accept`` is ``message`` (the same exception type, another message),
-    ``exception_type`` (the type ``raises`` instead), ``context`` (the same
-    loop calls with another context argument), ``skip`` (the step is not
-    applied to those implementations, as what follows would not compare) or
-    ``diverge`` (from this step on they are compared no more in the run). It
-    applies where one of ``rows`` fires, or, with ``uninitialized``, to the
-    making of an object whose constructor never ran.
+    Where one of ``rows`` fires, an implementation may answer as ``instead``
+    says rather than as the row says: ``raises`` an exception of that type
+    (whose message matches the ``message`` pattern, when one is given),
+    ``returns`` where the row raises, hands the loop a ``context`` of
+    ``"none"`` where the row hands it a copy of the context current at the
+    call, or ``any`` way at all. ``then`` says what follows: ``compare``
+    (the rest of the run is compared as usual), ``drop-object`` (the object is
+    compared no more) or ``drop-target`` (the implementation is compared no
+    more in this run). ``shown_by`` names who shows it, for the reader: the
+    comparison accepts the behaviour from any implementation.
     """
 
     id: str
-    implementations: tuple[str, ...]
-    accept: str
+    rows: tuple[str, ...]
+    instead: Mapping[str, Any]
     evidence: str
-    rows: tuple[str, ...] = ()
-    raises: str = ""
-    uninitialized: bool = False
+    then: str = "compare"
+    shown_by: tuple[str, ...] = ()
+
+    @property
+    def message(self) -> str | None:
+        return self.instead.get("message")
 
 
-DIFFERENCE_KEYS = ("id", "implementations", "accept", "evidence", "rows", "raises", "uninitialized")
-ACCEPTS = ("message", "exception_type", "context", "skip", "diverge")
+DIFFERENCE_KEYS = ("id", "rows", "instead", "then", "evidence", "shown_by")
+INSTEAD_KEYS = ("raises", "message", "returns", "context", "any")
+THEN = ("compare", "drop-object", "drop-target")
 
 
 @dataclass(frozen=True)
@@ -519,14 +526,23 @@ def _load_difference(machine: str, d: Any) -> DeclaredDifference:
     unknown = sorted(set(d) - set(DIFFERENCE_KEYS))
     if unknown:
         raise InvalidSpec(where, f"only the keys {DIFFERENCE_KEYS}", unknown)
-    if d.get("accept") not in ACCEPTS:
-        raise InvalidSpec(where, f"'accept' one of {ACCEPTS}", d.get("accept"))
-    if not d.get("id") or not d.get("evidence") or not d.get("implementations"):
-        raise InvalidSpec(where, "an 'id', 'implementations' and the 'evidence'", dict(d))
-    if bool(d.get("rows")) == bool(d.get("uninitialized")):
-        raise InvalidSpec(where, "either 'rows' or 'uninitialized': true", dict(d))
-    return DeclaredDifference(d["id"], _as_tuple(d["implementations"], where), d["accept"], d["evidence"],
-                      _as_tuple(d.get("rows"), where), d.get("raises", ""), bool(d.get("uninitialized")))
+    if not d.get("id") or not d.get("evidence") or not d.get("rows"):
+        raise InvalidSpec(where, "an 'id', the 'rows' and the 'evidence'", dict(d))
+    instead = d.get("instead")
+    if not isinstance(instead, Mapping) or not instead or set(instead) - set(INSTEAD_KEYS):
+        raise InvalidSpec(where, f"'instead': a dict of {INSTEAD_KEYS}", instead)
+    if "message" in instead:
+        try:
+            re.compile(instead["message"])
+        except (re.error, TypeError):
+            raise InvalidSpec(where, "'message': a regular expression", instead["message"]) from None
+    if instead.get("context", "none") != "none":
+        raise InvalidSpec(where, "'context': 'none'", instead["context"])
+    then = d.get("then", "compare")
+    if then not in THEN:
+        raise InvalidSpec(where, f"'then' one of {THEN}", then)
+    return DeclaredDifference(d["id"], _as_tuple(d["rows"], where), dict(instead), d["evidence"], then,
+                              _as_tuple(d.get("shown_by"), where))
 
 
 def _load_row(machine: str, t: Mapping[str, Any], group_sizes: Mapping, parameters: Mapping[str, str],

@@ -263,36 +263,57 @@ MACHINE = {
         {"trigger": "__del__", "source": "FINISHED", "dest": None, "clauses": ["F-NEVER-RETRIEVED"]},
         {"trigger": "__del__", "source": "CANCELLED", "dest": None, "clauses": ["F-NEVER-RETRIEVED"]},
     ],
-    # Where CPython's two futures disagree, the base follows the C future; the pure-Python
-    # one's answers are recorded here, each with its evidence, and normalised by the engine.
+    # Where CPython's two futures disagree, the rows follow the C future. Each difference below
+    # is a behaviour the pure-Python future shows instead, with its evidence: a comparison accepts
+    # it from any implementation that shows exactly that behaviour ('instead'), and says what
+    # follows ('then'). Messages are patterns, matched against the whole message.
     "differences": [
-        {"id": "D-MSG-result", "implementations": [_PY_FUTURE], "rows": ["PENDING.result"], "accept": "message",
+        {"id": "D-MSG-result", "rows": ["PENDING.result"],
+         "instead": {"raises": "InvalidStateError", "message": "Result is not ready\\."}, "shown_by": [_PY_FUTURE],
          "evidence": "The pure-Python future says 'Result is not ready.', the C future 'Result is not set.' "
                      "(reference notes D-MSG; Lib/asyncio/futures.py)."},
-        {"id": "D-MSG-invalid-state", "implementations": [_PY_FUTURE],
+        {"id": "D-MSG-invalid-state", "shown_by": [_PY_FUTURE],
          "rows": ["FINISHED.set_result", "CANCELLED.set_result", "FINISHED.set_exception", "CANCELLED.set_exception"],
-         "accept": "message",
+         "instead": {"raises": "InvalidStateError", "message": "(FINISHED|CANCELLED): <.*>"},
          "evidence": "The pure-Python future's InvalidStateError says '<STATE>: <repr>', the C future's "
                      "'invalid state' (reference notes D-MSG)."},
-        {"id": "D-MSG-set-exception-type", "implementations": [_PY_FUTURE],
-         "rows": ["PENDING.set_exception[not_an_exception]"], "accept": "skip",
+        {"id": "D-MSG-set-exception-type", "shown_by": [_PY_FUTURE],
+         "rows": ["PENDING.set_exception[not_an_exception]"], "instead": {"raises": "AttributeError"},
+         "then": "drop-object",
          "evidence": "set_exception(<not an exception>) raises AttributeError in the pure-Python future (3.10+) "
                      "after storing the object, which corrupts later answers; the C future raises TypeError "
                      "('invalid exception object') and keeps nothing (reference notes D-MSG)."},
-        {"id": "D-CTX", "implementations": [_PY_FUTURE],
-         "rows": ["FINISHED.add_done_callback", "CANCELLED.add_done_callback"], "accept": "context",
+        {"id": "D-CTX", "shown_by": [_PY_FUTURE],
+         "rows": ["FINISHED.add_done_callback", "CANCELLED.add_done_callback"], "instead": {"context": "none"},
          "evidence": "On a done future the pure-Python add_done_callback() passes context=None to "
                      "loop.call_soon(); the C future passes a copy of the current context "
                      "(Modules/_asynciomodule.c). The callback runs in an equal context either way."},
-        {"id": "D-ITER", "implementations": [_PY_FUTURE], "rows": ["PENDING.__await__[already_awaited]"],
-         "accept": "diverge",
+        {"id": "D-ITER", "shown_by": [_PY_FUTURE], "rows": ["PENDING.__await__[already_awaited]"],
+         "instead": {"any": True}, "then": "drop-target",
          "evidence": "Awaiting a pending future whose _asyncio_future_blocking flag is still set: the C future "
                      "raises RuntimeError, the pure-Python future yields again (reference notes D-ITER). Only a "
                      "misused await leaves the flag set; from there on the two are not compared."},
-        {"id": "D-UNINIT", "implementations": [_PY_FUTURE], "uninitialized": True, "accept": "skip",
-         "evidence": "A pure-Python future whose __init__ was skipped raises AttributeError or works on class "
-                     "defaults; the C future raises RuntimeError('Future object is not initialized.') "
-                     "(reference notes D-UNINIT). Such objects are not made for the pure-Python future."},
+        # An object whose __init__ was skipped: the C future refuses every operation that needs its
+        # fields; the pure-Python one works on the class defaults and fails where a default is
+        # missing (reference notes D-UNINIT). done(), cancelled(), get_loop() and
+        # _make_cancelled_error() agree, and have no difference here.
+        {"id": "D-UNINIT-message", "shown_by": [_PY_FUTURE],
+         "rows": ["<uninitialized>.result", "<uninitialized>.exception"],
+         "instead": {"raises": "InvalidStateError", "message": "(Result|Exception) is not (ready|set)\\."},
+         "evidence": "Uninitialized, the pure-Python future is PENDING by its class default: result() and "
+                     "exception() answer as a pending future does (Lib/asyncio/futures.py)."},
+        {"id": "D-UNINIT-attribute", "shown_by": [_PY_FUTURE],
+         "rows": ["<uninitialized>.add_done_callback", "<uninitialized>.remove_done_callback",
+                  "<uninitialized>.__repr__"],
+         "instead": {"raises": "AttributeError"},
+         "evidence": "Uninitialized, the pure-Python future has no _callbacks list (it is set in __init__ only): "
+                     "the operations that read it raise AttributeError, the C future RuntimeError."},
+        {"id": "D-UNINIT-completion", "shown_by": [_PY_FUTURE],
+         "rows": ["<uninitialized>.cancel", "<uninitialized>.set_result", "<uninitialized>.set_exception",
+                  "<uninitialized>.__await__"],
+         "instead": {"any": True}, "then": "drop-object",
+         "evidence": "Uninitialized, the pure-Python future completes (or, awaited, yields) on its class "
+                     "defaults and then fails reading _callbacks, half done: from there its answers are its own."},
     ],
     # A subclass may skip __init__; the C future answers every operation thus.
     "uninitialized": {

@@ -117,6 +117,8 @@ COINCIDENCES = {
     ("model_tests/engine.py", "future"): "a key of the context asyncio passes an exception handler",
     ("asyncspec/_worker.py", "done"): "the worker protocol's last event, documented JSON",
     ("asyncspec/audit.py", "done"): "the worker protocol's last event",
+    ("asyncspec/audit.py", "event"): "the key that names an event of the worker protocol",
+    ("asyncspec/_worker.py", "event"): "the key that names an event of the worker protocol",
 }
 
 

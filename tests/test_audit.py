@@ -159,3 +159,31 @@ def test_runs_on_uvloop():
                  "--format", "json", cwd=Path.cwd())
     report = json.loads(done.stdout)["targets"][0]
     assert report["summary"]["deviation"] == 0 and report["loop"] == "uvloop"
+
+
+def test_the_worker_request_carries_the_documented_fields():
+    from asyncspec.audit import AuditRequest
+    request = AuditRequest("mypkg:MyFuture", kind="future", depth=3, seed=7, results="/tmp/r.jsonl", cwd="/tmp")
+    sent = json.loads(request.to_json())
+    assert set(sent) == {"target", "kind", "loop", "profile", "examples", "depth", "seed", "timeout",
+                         "results", "cwd"}
+    assert AuditRequest.from_json(request.to_json()) == request
+
+
+def test_the_step_guard_wraps_the_random_sequences_too():
+    import contextlib
+
+    from asyncspec.adapters import resolve
+    from asyncspec.audit import AuditRequest, audit_target
+
+    def guarded_steps(examples: int) -> int:
+        steps = []
+
+        @contextlib.contextmanager
+        def guard(action):
+            steps.append(action)
+            yield
+        request = AuditRequest("asyncspec.impl:ensure_future", depth=1, examples=examples)
+        audit_target(resolve(request.target), request, step_guard=guard)
+        return len(steps)
+    assert guarded_steps(3) > guarded_steps(0) > 0

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import ast
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -71,3 +73,28 @@ def test_diagrams_write_and_check(tmp_path):
     (tmp_path / "future.dot").write_text("// hand-edited\n")
     done = run("diagrams", "--check", "--out", str(tmp_path))
     assert done.returncode == 1 and "future.dot: stale" in done.stdout
+
+
+def test_check_command_exit_codes(monkeypatch, capsys):
+    from asyncspec.model_tests import check as check_module
+    from asyncspec.model_tests.faults import FAULTS
+
+    assert main(["check", "--machine", "ensure_future", "--examples", "5"]) == 0
+    out = capsys.readouterr().out
+    assert "coverage: 6/6 states, 7/7 transitions, 11/11 clauses" in out
+    faulty = [next(f for f in FAULTS if f.name == "wraps-future-in-task").target()]
+    monkeypatch.setattr(check_module, "builtin_targets", lambda kind, profile: faulty)
+    assert main(["check", "--machine", "ensure_future", "--examples", "5"]) == 1
+    assert "COUNTEREXAMPLE (exhaustive)" in capsys.readouterr().out
+
+
+def test_only_the_entry_point_imports_the_cli():
+    # The command line is the top of the house: the audit, its worker and the plugin are called by it.
+    tool = Path(__file__).resolve().parents[1] / "asyncspec"
+    for path in sorted(tool.glob("*.py")):
+        if path.name == "__main__.py":
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom):
+                assert not (node.level == 1 and node.module == "cli"), path
+                assert node.module != "asyncspec.cli", path
