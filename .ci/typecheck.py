@@ -1,4 +1,4 @@
-"""Run mypy on the packages the issue pins (by default spec/ and model_tests/).
+"""Run mypy on asyncspec's packages: by default all of them, the tool included.
 
 setuptools maps the top-level folders into one namespace (``package-dir``),
 which mypy cannot follow, so this lays the namespace out as symlinks in a
@@ -27,8 +27,8 @@ def main(packages: list[str]) -> int:
         for sub in SUBPACKAGES:
             (root / sub).symlink_to(REPO / sub)
         args = [sys.executable, "-m", "mypy", "--config-file", str(REPO / "pyproject.toml")]
-        for package in packages or ["spec", "model_tests"]:
-            args += ["-p", f"asyncspec.{package}"]
+        for package in packages or ["asyncspec"]:
+            args += ["-p", package if package == "asyncspec" else f"asyncspec.{package}"]
         env = dict(os.environ, MYPYPATH=tmp)
         return subprocess.run(args, cwd=tmp, env=env).returncode
 

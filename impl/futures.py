@@ -48,5 +48,5 @@ def wrap_future(future: Any, *, loop: Any = None) -> Any:
 
         loop = events.get_event_loop()
     new_future = Future(loop=loop)
-    _asyncio_futures._chain_future(future, new_future)
+    _asyncio_futures._chain_future(future, new_future)  # type: ignore[attr-defined]  # asyncio's own, untyped
     return new_future

@@ -39,7 +39,7 @@ from .recipes import EXCEPTIONS, Recipe
 OBJECT, TASK, ITERATOR, CALLBACK, ARGUMENT = "object", "task", "iterator", "callback", "argument"
 
 #: The context variable each callback reports: which context it ran in.
-CONTEXT = contextvars.ContextVar("asyncspec_context", default=None)
+CONTEXT: contextvars.ContextVar[str | None] = contextvars.ContextVar("asyncspec_context", default=None)
 
 
 def step_context(step: int) -> str:
@@ -161,7 +161,7 @@ class Target:
 def recording_loop_class(base: type) -> type:
     """Subclass an event loop class so that it reports the calls a target makes to it."""
 
-    class RecordingLoop(base):  # type: ignore[misc, valid-type]
+    class RecordingLoop(base):
         _asyncspec_run: "Run | None" = None
 
         def _asyncspec_note(self, entry: tuple) -> None:
@@ -169,24 +169,24 @@ def recording_loop_class(base: type) -> type:
             if run is not None and run.recording:
                 run.log.append(entry)
 
-        def call_soon(self, callback, *args, context=None):  # type: ignore[override]
+        def call_soon(self, callback, *args, context=None):
             self._asyncspec_note(("loop.call_soon", self._asyncspec_name(callback),
-                                  tuple(map(self._asyncspec_describe, args)), _context_mark(context)))
+                                  tuple(map(self._asyncspec_describe, args)), context_mark(context)))
             return super().call_soon(callback, *args, context=context)
 
-        def call_soon_threadsafe(self, callback, *args, context=None):  # type: ignore[override]
+        def call_soon_threadsafe(self, callback, *args, context=None):
             self._asyncspec_note(("loop.call_soon_threadsafe", self._asyncspec_name(callback),
-                                  tuple(map(self._asyncspec_describe, args)), _context_mark(context)))
+                                  tuple(map(self._asyncspec_describe, args)), context_mark(context)))
             return super().call_soon_threadsafe(callback, *args, context=context)
 
-        def call_exception_handler(self, context):  # type: ignore[override]
+        def call_exception_handler(self, context):
             self._asyncspec_note(("loop.call_exception_handler", self._asyncspec_handler(context)))
             run = self._asyncspec_run
             if run is None or not run.silence_handler:
                 return super().call_exception_handler(context)
             return None
 
-        def create_task(self, coro, **kwargs):  # type: ignore[override]
+        def create_task(self, coro, **kwargs):
             self._asyncspec_note(("loop.create_task", self._asyncspec_describe(coro)))
             return super().create_task(coro, **kwargs)
 
@@ -212,7 +212,7 @@ def recording_loop_class(base: type) -> type:
 DEFAULT_LOOP = recording_loop_class(asyncio.SelectorEventLoop)
 
 
-def _context_mark(context: Any) -> Any:
+def context_mark(context: Any) -> Any:
     if context is None:
         return None
     return context.get(CONTEXT, None) if isinstance(context, contextvars.Context) else "?"
@@ -306,7 +306,7 @@ class Run:
     def _new_loop(self) -> asyncio.AbstractEventLoop:
         loop = (self.target.loop_factory or DEFAULT_LOOP)()
         try:
-            loop._asyncspec_run = self  # type: ignore[attr-defined]
+            setattr(loop, "_asyncspec_run", self)
         except AttributeError:
             pass
         return loop
@@ -385,6 +385,7 @@ class Run:
     # -- recipes -----------------------------------------------------------------
     def make(self, recipe: Recipe) -> Any:
         kind = recipe.kind
+        made: Any
         if kind == "value":
             return recipe.value
         if kind == "error":
@@ -440,6 +441,7 @@ class Run:
         policy = asyncio.get_event_loop_policy()
         previous = getattr(policy._local, "_loop", None) if hasattr(policy, "_local") else None
         asyncio.set_event_loop(self.loop)
+        outcome: tuple
         try:
             value = self._apply(action)
             outcome = ("returns", self.describe_text(value) if isinstance(value, str) else self.describe(value))
@@ -469,13 +471,13 @@ class Run:
         if verb == "new":
             if action.uninitialized:
                 assert t.make_uninitialized is not None
-                obj = t.make_uninitialized()
+                made = t.make_uninitialized()
             else:
                 assert t.make is not None
-                obj = t.make(self.loop)
-            self.name(obj, action.result, OBJECT)
+                made = t.make(self.loop)
+            self.name(made, action.result, OBJECT)
             return None
-        obj = self.objects.get(action.obj) if action.obj else None
+        obj: Any = self.objects.get(action.obj) if action.obj else None
         args = [self.make(a) for a in action.args]
         kwargs = {k: self.make(v) for k, v in action.kwargs}
         if verb == "call":
@@ -512,6 +514,7 @@ class Run:
             except StopIteration as stop:
                 return ("stopped", self.describe(stop.value))
         if verb == "collect":
+            alive: Callable[[], Any]
             try:
                 alive = weakref.ref(obj)
             except TypeError:
@@ -559,7 +562,7 @@ class Run:
                 if self.roles.get(name) in (CALLBACK, ITERATOR):
                     continue
                 if name in self.tasks:
-                    out.append((name, _task_outcome(self, obj)))
+                    out.append((name, task_outcome(self, obj)))
                     continue
                 out.append((name, tuple(self._query(obj, q) for q in self._queries())))
             return tuple(out)
@@ -576,7 +579,7 @@ class Run:
             return ("raises", type(e).__name__)
 
 
-def _task_outcome(run: Run, task: Any) -> tuple:
+def task_outcome(run: Run, task: Any) -> tuple:
     if not task.done():
         return ("pending",)
     if task.cancelled():
@@ -672,8 +675,9 @@ def uninitialized_maker(cls: type) -> Callable[[], Any]:
 def class_target(name: str, kind: str, cls: type, source: str = "", **extra: Any) -> Target:
     """A class implementing the machine ``kind``; uninitialized objects are made where the machine declares them."""
     sub = uninitialized_maker(cls) if facts(kind).uninitialized else None
+    classes: tuple[Any, ...] = (cls, sub) if sub else (cls,)
     return Target(name, kind, make=_maker(kind, cls), make_uninitialized=sub, source=source,
-                  classes=(cls,) + ((sub,) if sub else ()), **extra)
+                  classes=classes, **extra)
 
 
 def function_target(name: str, function: Callable[..., Any], source: str = "", kind: str | None = None,

@@ -22,7 +22,7 @@ from typing import Any, Callable, Sequence
 from ..spec import Machine
 from .actions import LOOP_ACTIONS, PREFIXES, creation_actions, object_name, operation_actions, resume_actions, \
     task_actions, uninitialized_action
-from .engine import CALLBACK, ITERATOR, Action, HarnessAbort, Run, _context_mark, _task_outcome, step_context
+from .engine import CALLBACK, ITERATOR, Action, HarnessAbort, Run, context_mark, task_outcome, step_context
 from .lockstep import Counterexample, World, compare
 from .machines import SMALL, TABLE, Bounds, facts
 
@@ -117,7 +117,7 @@ def fingerprint(world: World) -> tuple:
         if name in run.tasks:
             # What a task runs is part of its state, not only how far it got.
             made_by = next((st.action.describe() for st in world.steps if st.action.result == name), "")
-            parts.append((name, made_by, _task_outcome(run, obj)))
+            parts.append((name, made_by, task_outcome(run, obj)))
             continue
         fields = tuple((f.name, _abstract(run, getattr(obj, f.attr, None))) for f in _fields_of(obj, m))
         parts.append((name, _abstract(run, getattr(obj, m.state_attr, None)), fields))
@@ -133,7 +133,7 @@ def _fields_of(obj: Any, m: Machine) -> tuple:
 
 def _abstract(run: Run, value: Any) -> Any:
     if isinstance(value, contextvars.Context):
-        return ("context", _context_mark(value))
+        return ("context", context_mark(value))
     if isinstance(value, (list, tuple)):
         return tuple(_abstract(run, v) for v in value)
     if hasattr(value, "__iter__") and type(value).__name__ == "deque":

@@ -47,10 +47,11 @@ class KnownDifference:
         if instead.get("any"):
             return True
         if "raises" in instead:
-            if other.outcome[:2] != ("raises", instead["raises"]):
+            outcome: tuple[Any, ...] = other.outcome
+            if outcome[:2] != ("raises", instead["raises"]):
                 return False
             pattern = instead.get("message")
-            args = other.outcome[2] if len(other.outcome) > 2 else ()
+            args: Any = outcome[2] if len(outcome) > 2 else ()
             return pattern is None or (len(args) == 1 and isinstance(args[0], str)
                                        and re.fullmatch(pattern, args[0]) is not None)
         return bool(instead.get("returns")) and model.outcome[0] == "raises" and other.outcome[0] == "returns"

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import weakref
 from types import GeneratorType
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Generator
 
 from ..spec import Attempt, Machine, OperationPlan, Plan, RowPlan, Spec, plan_of, resolve_namespace
 
@@ -107,7 +107,7 @@ class ModelObject:
         self.asyncspec_recorder.record(row.id, self)
         return row, call
 
-    def _steps(self, row: RowPlan, call: _Call) -> Iterator[tuple[str, Any]]:
+    def _steps(self, row: RowPlan, call: _Call) -> Generator[tuple[str, Any], None, None]:
         """Run the row's effects, moving the state where the plan says; yield what they wait on."""
         for i, effect in enumerate(row.effects):
             if i == row.move_at:

@@ -14,7 +14,6 @@ from .model import Recorder, build
 KINDS = kinds()
 
 
-_spec = spec_for
 
 
 def model_for(kind: str, profile: str = "cpython") -> tuple[Target, Recorder]:
@@ -31,8 +30,8 @@ def model_for(kind: str, profile: str = "cpython") -> tuple[Target, Recorder]:
 
 
 def _model_loop(made: type) -> type:
-    class ModelLoop(DEFAULT_LOOP):  # type: ignore[misc, valid-type]
-        def create_future(self):  # type: ignore[override]
+    class ModelLoop(DEFAULT_LOOP):
+        def create_future(self):
             return made(loop=self)
     return ModelLoop
 

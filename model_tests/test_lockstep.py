@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from asyncio import futures
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,9 @@ from asyncspec.model_tests.lockstep import KNOWN_DIFFERENCES
 from asyncspec.model_tests.stateful import lockstep_machine
 from asyncspec.model_tests.targets import KINDS, builtin_targets, new_world, spec_for
 
+#: CPython's pure-Python future (not in typeshed).
+PyFuture = getattr(futures, "_PyFuture")
+
 HERE = Path(__file__).parent
 
 
@@ -21,6 +25,7 @@ HERE = Path(__file__).parent
 def test_builtin_targets_comply_with_full_coverage(kind):
     result = check_machine(kind)
     assert result.counterexample is None, result.counterexample.text()
+    assert result.coverage is not None and result.exploration is not None
     assert result.coverage.missing_rows == [] and result.coverage.missing_clauses == []
     assert result.exploration.states > 1 and result.examples > 0
     assert result.ok
@@ -31,8 +36,7 @@ def test_builtin_targets_comply_with_full_coverage(kind):
 
 @pytest.mark.parametrize("fault", FAULTS, ids=lambda f: f.name)
 def test_every_seeded_fault_is_caught_on_its_clause(fault):
-    result = check_machine(fault.kind, targets=[fault.target()])
-    ce = result.counterexample
+    ce = check_machine(fault.kind, targets=[fault.target()]).counterexample
     assert ce is not None, f"{fault.name} ({fault.story}) was not caught"
     named = {cid for cid, _ in ce.clauses()}
     assert named & set(fault.clauses), (fault.name, sorted(named))
@@ -46,7 +50,9 @@ def test_there_are_at_least_twenty_faults_across_the_three_machines():
 
 def test_the_counterexample_text_is_pinned():
     fault = next(f for f in FAULTS if f.name == "cancel-done-true")
-    text = check_machine("future", targets=[fault.target()]).counterexample.text()
+    ce = check_machine("future", targets=[fault.target()]).counterexample
+    assert ce is not None
+    text = ce.text()
     assert text + "\n" == (HERE / "pinned_cancel_done_true.txt").read_text()
 
 
@@ -55,6 +61,7 @@ def test_the_reproduction_script_reproduces(tmp_path):
     import sys
     fault = next(f for f in FAULTS if f.name == "drops-late-callback")
     ce = check_machine("future", targets=[fault.target()]).counterexample
+    assert ce is not None
     script = tmp_path / "repro.py"
     script.write_text(ce.script())
     out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=60)
@@ -69,6 +76,7 @@ def test_breadth_first_finds_the_shortest_counterexample():
     def make_world():
         return new_world("future", [fault.target()])
     result = explore(machine, make_world, DEFAULT_BOUNDS["future"])
+    assert result.counterexample is not None
     actions = [s.action for s in result.counterexample.steps]
     # new, complete, complete again: nothing shorter can show an overwrite
     assert len(actions) == 3 and actions[0].verb == "new"
@@ -90,7 +98,7 @@ def test_exploration_is_deterministic():
 def test_known_differences_apply_by_behaviour_not_by_name():
     # A faithful copy of the pure-Python future, under another name, shows the declared behaviours.
     import asyncio
-    renamed = class_target("some.other.Future", "future", asyncio.futures._PyFuture, "asyncio.futures:_PyFuture")
+    renamed = class_target("some.other.Future", "future", PyFuture, "asyncio.futures:_PyFuture")
     result = check_machine("future", targets=[renamed], examples=10)
     assert result.counterexample is None, result.counterexample.text()
     assert {"D-MSG-result", "D-CTX", "D-ITER", "D-UNINIT-attribute"} <= set(result.known_used)
@@ -100,7 +108,7 @@ def test_strict_messages_compare_messages_exactly():
     import asyncio
     from asyncspec.model_tests.lockstep import known_differences
     from asyncspec.model_tests.targets import spec_for
-    renamed = class_target("some.other.Future", "future", asyncio.futures._PyFuture, "asyncio.futures:_PyFuture")
+    renamed = class_target("some.other.Future", "future", PyFuture, "asyncio.futures:_PyFuture")
     strict = known_differences(spec_for("cpython"), strict_messages=True)
     result = check_machine("future", targets=[renamed], known=strict, random=False)
     assert result.counterexample is not None

@@ -450,7 +450,7 @@ def load_machine(
         params = c.get("params", "")
         constructor = Operation("__init__", params, "command", c.get("doc", ""),
                                 signature=signature_of(params, f"{name}: constructor"))
-        constructor_let = tuple((k, substitute(v, parameters, f"{name}: constructor"))
+        constructor_let = tuple((k, substitute(v, parameters, f"{name}: constructor") or "")
                                 for k, v in c.get("let", {}).items())
 
     fields = tuple(
@@ -741,8 +741,8 @@ def _free_names(expr: str, where: str) -> set[str]:
         tree = ast.parse(expr, mode="eval")
     except SyntaxError as e:
         raise InvalidSpec(where, "a Python expression", expr, f"Syntax error: {e.msg}.") from None
-    bound = set()
-    loads = set()
+    bound: set[str] = set()
+    loads: set[str] = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.NamedExpr):
             raise InvalidSpec(where, "an expression without assignment", expr,
@@ -779,9 +779,9 @@ def check_expressions(m: Machine) -> None:
     if m.constructor is not None:
         scope = base | set(m.constructor.param_names) | {k for k, _ in m.constructor_let}
         for f in m.fields:
-            for expr in (f.default, f.init, f.init_if):
-                if expr is not None:
-                    _check_expr(m, expr, scope, f"{m.name}: field {f.name!r}")
+            for value in (f.default, f.init, f.init_if):
+                if value is not None:
+                    _check_expr(m, value, scope, f"{m.name}: field {f.name!r}")
 
 
 def _all_param_names(m: Machine) -> set[str]:

@@ -433,57 +433,55 @@ class Output:
 
 
 @dataclass(frozen=True)
-class Returns(Output):
-    """``returns`` the value of an expression."""
+class _OneExpression(Output):
+    """An output declared as one expression."""
 
-    value: str
-    key: ClassVar[str] = "returns"
+    expr: str
 
     @classmethod
     def parse(cls, value: Any, sub: Substitute, where: str) -> Output:
         return cls(sub(_text(value, where, cls.key)))
 
     def expressions(self) -> tuple[Expression, ...]:
-        return (Expression("returns", self.value),)
-
-    def label(self) -> str:
-        return self.value
-
-    def run(self, call: Interpreter) -> Any:
-        return call.eval(self.value)
-
-    def emit(self, out: Emitter) -> None:
-        out.line(f"return {out.expr(self.value)}")
+        return (Expression(self.key, self.expr),)
 
 
 @dataclass(frozen=True)
-class Raises(Output):
-    """``raises`` the exception an expression gives."""
+class Returns(_OneExpression):
+    """``returns`` the value of an expression."""
 
-    error: str
-    key: ClassVar[str] = "raises"
-
-    @classmethod
-    def parse(cls, value: Any, sub: Substitute, where: str) -> Output:
-        return cls(sub(_text(value, where, cls.key)))
-
-    def expressions(self) -> tuple[Expression, ...]:
-        return (Expression("raises", self.error),)
+    key: ClassVar[str] = "returns"
 
     def label(self) -> str:
-        return f"raise {self.error}"
+        return self.expr
 
     def run(self, call: Interpreter) -> Any:
-        raise call.eval(self.error)
+        return call.eval(self.expr)
 
     def emit(self, out: Emitter) -> None:
-        if not out.reads_fields(self.error):
-            out.line(f"raise {out.expr(self.error)}")
+        out.line(f"return {out.expr(self.expr)}")
+
+
+@dataclass(frozen=True)
+class Raises(_OneExpression):
+    """``raises`` the exception an expression gives."""
+
+    key: ClassVar[str] = "raises"
+
+    def label(self) -> str:
+        return f"raise {self.expr}"
+
+    def run(self, call: Interpreter) -> Any:
+        raise call.eval(self.expr)
+
+    def emit(self, out: Emitter) -> None:
+        if not out.reads_fields(self.expr):
+            out.line(f"raise {out.expr(self.expr)}")
             return
         # Raising a stored exception: drop the frame's references once raised. Its
         # traceback keeps this frame alive, and a frame that kept ``self`` would tie
         # the object that stores the exception into a reference cycle.
-        out.line(f"_exc = {out.expr(self.error)}")
+        out.line(f"_exc = {out.expr(self.expr)}")
         out.try_finally(["raise _exc"], ["del _exc" + (", self" if out.method else "")])
 
 

@@ -7,7 +7,9 @@ declared ``parameters``; everything it does not name, it inherits.
 
 from __future__ import annotations
 
-PROFILES = {
+from typing import Any
+
+PROFILES: dict[str, dict[str, Any]] = {
     "cpython": {
         "doc": "What the running CPython does: the base declarations, version gates resolved "
                "for the running interpreter.",

@@ -86,7 +86,7 @@ SECTIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
 
 def sentences() -> list[tuple[str, str, str]]:
     """Return ``(id, section, sentence)`` for every sentence, IDs ``S01``, ``S02``, ..."""
-    out = []
+    out: list[tuple[str, str, str]] = []
     for section, texts in SECTIONS:
         for text in texts:
             out.append((f"S{len(out) + 1:02d}", section, text))

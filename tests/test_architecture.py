@@ -98,6 +98,14 @@ def test_the_layering_check_catches_an_upward_import():
     assert _reached("spec", ast.parse("from ..impl import Future").body[0]) == ["impl"]
 
 
+def test_no_module_imports_another_modules_private_name():
+    for layer, path in _modules():
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.level and node.module:
+                private = [a.name for a in node.names if a.name.startswith("_") and not a.name.startswith("__")]
+                assert not private, f"{path.relative_to(REPO)}:{node.lineno} imports {private} from {node.module}"
+
+
 # -- the engine names no machine --------------------------------------------------
 
 #: The engine's modules: everything but the declarations and their registry (spec/__init__.py), the
