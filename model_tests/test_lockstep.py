@@ -97,7 +97,6 @@ def test_exploration_is_deterministic():
 
 def test_known_differences_apply_by_behaviour_not_by_name():
     # A faithful copy of the pure-Python future, under another name, shows the declared behaviours.
-    import asyncio
     renamed = class_target("some.other.Future", "future", PyFuture, "asyncio.futures:_PyFuture")
     result = check_machine("future", targets=[renamed], examples=10)
     assert result.counterexample is None, result.counterexample.text()
@@ -105,7 +104,6 @@ def test_known_differences_apply_by_behaviour_not_by_name():
 
 
 def test_strict_messages_compare_messages_exactly():
-    import asyncio
     from asyncspec.model_tests.lockstep import known_differences
     from asyncspec.model_tests.targets import spec_for
     renamed = class_target("some.other.Future", "future", PyFuture, "asyncio.futures:_PyFuture")
