@@ -179,14 +179,28 @@ def _code(expr: str) -> Any:
 
 
 def model_class(machine: Machine, recorder: Recorder) -> type:
-    """Build a class whose instances behave as ``machine`` declares, reporting to ``recorder``."""
+    """A class whose instances behave as ``machine`` declares, reporting the rows they fire to ``recorder``.
+
+    The class is built once per loaded machine; each recorder gets a thin subclass of it.
+    """
+    cached = _CLASSES.get(id(machine))
+    if cached is None or cached[0] is not machine:
+        cached = _CLASSES[id(machine)] = (machine, _interpreted_class(machine))
+    base = cached[1]
+    return type(base.__name__, (base,), {"asyncspec_recorder": recorder, "__module__": __name__,
+                                         "__qualname__": base.__qualname__})
+
+
+_CLASSES: dict[int, tuple[Machine, type]] = {}
+
+
+def _interpreted_class(machine: Machine) -> type:
     plan = plan_of(machine)
     globals_ = resolve_namespace(machine)
     namespace: dict[str, Any] = {
         "asyncspec_machine": machine,
         "asyncspec_plan": plan,
         "asyncspec_globals": globals_,
-        "asyncspec_recorder": recorder,
         "__module__": __name__,
         "__qualname__": machine.title.rsplit(".", 1)[-1],
         "__doc__": f"{machine.title}, interpreted from its declaration.",
