@@ -121,7 +121,7 @@ def audit_target(target: Target, request: AuditRequest,
         try:
             run_random_sequences(machine_cls, request.examples, request.seed)
         except Deviation as e:
-            for row in e.counterexample.rows or ("(harness step)",):
+            for row in e.counterexample.rows:
                 counterexamples.setdefault(row, e.counterexample)
         except HarnessAbort as e:
             aborted = (0, "a random sequence", f"{type(e).__name__}: {e}")
@@ -150,6 +150,8 @@ def audit_target(target: Target, request: AuditRequest,
 
 def clause_statuses(machine: Any, target: Any, coverage: Any, counterexamples: dict, aborted: Any,
                     profile: str) -> list[dict]:
+    from .model_tests.lockstep import HARNESS_CLAUSE, HARNESS_ROW
+
     evidence = {c: e for e in PROFILES[profile]["evidence"] for c in e.get("clauses", ())}
     out = []
     for clause in machine.clauses:
@@ -178,6 +180,12 @@ def clause_statuses(machine: Any, target: Any, coverage: Any, counterexamples: d
             entry["error"] = ({"step": aborted[0], "action": aborted[1], "what": aborted[2]} if aborted
                               else {"what": "not exercised within the budget (raise --depth or --examples)"})
         out.append(entry)
+    harness = counterexamples.get(HARNESS_ROW)
+    if harness is not None:
+        # A difference no row can be named for still deviates, on a clause of its own.
+        clause_id, quote = HARNESS_CLAUSE
+        out.append({"id": clause_id, "source": "asyncspec", "quote": quote, "rows": [HARNESS_ROW],
+                    "status": "deviation", "counterexample": counterexample_json(harness)})
     return out
 
 

@@ -184,7 +184,7 @@ def explore(machine: Machine, make_world: Callable[[], World], bounds: Bounds,
     if first:
         # The target differs as soon as it is made: nothing beyond can be compared.
         result.counterexample = first
-        for row in first.rows or ("(harness step)",):
+        for row in first.rows:
             result.counterexamples.setdefault(row, first)
         result.seconds = time.perf_counter() - started
         return result
@@ -224,7 +224,7 @@ def explore(machine: Machine, make_world: Callable[[], World], bounds: Bounds,
                 if not collect_all:
                     break
                 # Keep the first (so the shortest) per deviating row; do not extend a deviating path.
-                for row in found.rows or ("(harness step)",):
+                for row in found.rows:
                     result.counterexamples.setdefault(row, found)
                 continue
             key = fingerprint(world)

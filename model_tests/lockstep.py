@@ -262,6 +262,31 @@ class World:
 
 # -- counterexamples ---------------------------------------------------------------
 
+#: What a difference is blamed on when no row of the spec can be named for it.
+HARNESS_ROW = "(harness)"
+#: The clause such a difference breaks: every observed difference is a deviation.
+HARNESS_CLAUSE = ("H-OBSERVED", "Every difference between a target and the model is a deviation, even one no row "
+                                "of the spec can be named for: it appeared while the harness acted.")
+
+
+def _items(value: Any) -> list:
+    """The items of an observed aspect, for telling which of them differ."""
+    if isinstance(value, tuple) and all(isinstance(v, tuple) for v in value):
+        return list(value)
+    return [value]
+
+
+def _names(items: Any) -> set[str]:
+    """Every string in ``items``, nested ones included: the names of what they mention."""
+    out: set[str] = set()
+    for item in items:
+        if isinstance(item, str):
+            out.add(item)
+        elif isinstance(item, tuple):
+            out |= _names(item)
+    return out
+
+
 @dataclass
 class Counterexample:
     """A difference, with a reproduction, the path through the diagram, and the clauses it breaks."""
@@ -274,14 +299,40 @@ class Counterexample:
 
     @property
     def rows(self) -> tuple[str, ...]:
-        """The rows the difference concerns: the step's, and the state queries' when the state differs."""
+        """The rows the difference is blamed on; never none.
+
+        The step's rows, and the state queries' when the state differs. A
+        difference seen while the harness acted (the loop ran, nothing fired a
+        row) is blamed on the earlier rows that caused what differs: those that
+        scheduled or registered a callback it names. Where no row can be named,
+        it is blamed on the harness itself (:data:`HARNESS_ROW`), never dropped.
+        """
         step = self.steps[-1]
+        rows = step.rows
         if any(d.aspect == "state" for d in self.differences):
-            return step.rows + tuple(r for r in step.probe_rows if r not in step.rows)
-        return step.rows
+            rows = rows + tuple(r for r in step.probe_rows if r not in rows)
+        return rows or self._causes() or (HARNESS_ROW,)
+
+    def _causes(self) -> tuple[str, ...]:
+        names: set[str] = set()
+        for d in self.differences:
+            names |= _names(set(_items(d.expected)) ^ set(_items(d.observed)))
+        model = self.steps[-1].observations and next(iter(self.steps[-1].observations))
+        found: list[str] = []
+        for step in reversed(self.steps[:-1]):
+            observed = step.observations.get(model) if model else None
+            scheduled = observed is not None and any(
+                str(e[0]).startswith("loop.call_soon") and e[1] in names for e in observed.events)
+            recipes = list(step.action.args) + [r for _, r in step.action.kwargs]
+            registered = any(r.kind in ("callback", "equal_callback") and r.value in names for r in recipes)
+            if scheduled or registered:
+                found.extend(r for r in step.rows if r not in found)
+        return tuple(found)
 
     def clauses(self) -> list[tuple[str, str]]:
         m = self.machine
+        if self.rows == (HARNESS_ROW,):
+            return [HARNESS_CLAUSE]
         ids: list[str] = []
         for row_id in self.rows:
             for r in m.all_rows:

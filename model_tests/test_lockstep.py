@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 from asyncio import futures
 from pathlib import Path
 
 import pytest
 
 from asyncspec.model_tests.check import check_machine
-from asyncspec.model_tests.engine import class_target
+from asyncspec import impl
+from asyncspec.model_tests.engine import Action, Target, class_target, recording_loop_class
+from asyncspec.model_tests.recipes import Recipe
 from asyncspec.model_tests.explore import DEFAULT_BOUNDS, explore
 from asyncspec.model_tests.faults import FAULTS
-from asyncspec.model_tests.lockstep import KNOWN_DIFFERENCES
+from asyncspec.model_tests.lockstep import HARNESS_CLAUSE, HARNESS_ROW, KNOWN_DIFFERENCES, Counterexample
 from asyncspec.model_tests.stateful import lockstep_machine
 from asyncspec.model_tests.targets import KINDS, builtin_targets, new_world, spec_for
 
@@ -124,3 +127,45 @@ def test_a_new_operation_gets_a_rule():
 TestFutureLockstep = lockstep_machine("future", name="pytest-future").TestCase
 TestEventLockstep = lockstep_machine("event", name="pytest-event").TestCase
 TestEnsureFutureLockstep = lockstep_machine("ensure_future", name="pytest-ensure_future").TestCase
+
+
+# -- no difference is dropped ----------------------------------------------------
+
+class _IgnoresCallSoonContext(asyncio.SelectorEventLoop):
+    """A loop bug: call_soon() runs the callback in whatever context is current when the loop runs."""
+
+    def call_soon(self, callback, *args, context=None):  # type: ignore[override]
+        return super().call_soon(callback, *args)
+
+
+def test_a_difference_seen_while_the_loop_runs_is_blamed_on_the_rows_that_caused_it():
+    loop = recording_loop_class(_IgnoresCallSoonContext)
+    target = class_target("asyncspec.impl.Future", "future", impl.Future, "asyncspec.impl:Future",
+                          loop_factory=loop)
+    world = new_world("future", [target])
+    steps = [Action("new", result="f0", machine="future"),
+             Action("call", "add_done_callback", "f0", (Recipe("callback", "cb0"),)),
+             Action("call", "set_result", "f0", (Recipe("value", 1),)),
+             Action("once")]
+    diffs = []
+    for action in steps:
+        diffs = world.step(action)
+        if diffs:
+            break
+    ce = Counterexample(world.machine, target, list(world.steps), diffs)
+    world.close()
+    assert len(ce.steps) == 4 and ce.steps[-1].rows == ()  # only the loop ran
+    assert set(ce.rows) == {"PENDING.add_done_callback", "PENDING.set_result"}
+    assert "F-CALLBACK-CONTEXT" in {cid for cid, _ in ce.clauses()}
+
+
+def test_a_difference_no_row_can_be_named_for_still_deviates():
+    def make(loop):
+        future = impl.Future(loop=loop)
+        loop.call_soon(lambda: None)  # something the spec never does, at creation
+        return future
+    target = Target("noisy", "future", make=make, source="noisy:make")
+    result = check_machine("future", targets=[target], random=False)
+    assert result.counterexample is not None and not result.ok
+    assert result.counterexample.rows == (HARNESS_ROW,)
+    assert result.counterexample.clauses() == [HARNESS_CLAUSE]

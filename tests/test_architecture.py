@@ -46,7 +46,9 @@ def _reached(layer: str, node: ast.AST) -> list[str]:
     elif isinstance(node, ast.ImportFrom):
         base = package[: len(package) - node.level + 1] if node.level else []
         module = base + (node.module.split(".") if node.module else [])
-        targets = [module + [a.name] for a in node.names] if not node.module else [module]
+        # ``from asyncspec import impl`` names the subpackage it imports.
+        targets = [module + [a.name] for a in node.names] if not node.module or module == ["asyncspec"] \
+            else [module]
     out = []
     for parts in targets:
         if parts[:1] != ["asyncspec"]:
@@ -96,6 +98,7 @@ def test_the_layering_check_catches_an_upward_import():
     node = ast.parse("from ..model import Model").body[0]
     assert _reached("model_tests", node) == ["tool:model"]
     assert _reached("spec", ast.parse("from ..impl import Future").body[0]) == ["impl"]
+    assert _reached("model_tests", ast.parse("from asyncspec import impl, cli").body[0]) == ["impl", "tool:cli"]
 
 
 def test_no_module_imports_another_modules_private_name():

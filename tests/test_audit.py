@@ -187,3 +187,20 @@ def test_the_step_guard_wraps_the_random_sequences_too():
         audit_target(resolve(request.target), request, step_guard=guard)
         return len(steps)
     assert guarded_steps(3) > guarded_steps(0) > 0
+
+
+def test_a_difference_no_row_can_be_named_for_deviates_in_the_report():
+    from asyncspec import impl
+    from asyncspec.audit import AuditRequest, audit_target
+    from asyncspec.model_tests.engine import Target
+    from asyncspec.model_tests.lockstep import HARNESS_CLAUSE
+
+    def make(loop):
+        future = impl.Future(loop=loop)
+        loop.call_soon(lambda: None)  # something the spec never does, at creation
+        return future
+    report = audit_target(Target("noisy", "future", make=make, source="noisy:make"),
+                          AuditRequest("noisy:make", examples=0))
+    harness = [c for c in report["clauses"] if c["id"] == HARNESS_CLAUSE[0]]
+    assert harness and harness[0]["status"] == "deviation"
+    assert report["summary"]["deviation"] >= 1
