@@ -2,13 +2,27 @@
 
 Like TLC, the explorer de-duplicates states by fingerprint. A fingerprint is
 the model's abstract state after a path of actions: every object's lifecycle
-state and fields, the tasks' outcomes, and the handles waiting in the loop's
-ready queue. Each path that reaches a new fingerprint is replayed on every
-target and compared step by step, so the first difference found is one of the
-shortest: breadth first, a shorter path would have been tried before.
+state and fields, the tasks' outcomes, the handles waiting in the loop's ready
+queue, and the rows of the transition that led there. Each path that reaches a
+new fingerprint is replayed on every target and compared step by step, so the
+first difference found is one of the shortest: breadth first, a shorter path
+would have been tried before.
 
-Paths are replayed from the start (real loops and objects cannot be copied),
-which bounds the depth one can afford; the alphabet uses the small domains.
+A fingerprint is the *model's* state; a target may hide state the model does
+not keep apart. So a path that reaches a known fingerprint is merged only
+after its targets were driven through distinguishing suffixes, as the W-method
+does: for each field the two histories wrote a different number of times, an
+operation whose rows read that field (from the declarations), then the loop
+run until idle.
+
+The guarantee, within the depth bound and the small value domains: every
+transition out of every reached model state is taken on every target and
+compared (answers, loop calls, callbacks run and their context, the exception
+handler, the probes); and a fault that leaves a target's hidden field
+different on one of two merged paths is caught when that field's declared
+reader shows it, on the path that wrote the field differently. Paths are
+replayed from the start (real loops and objects cannot be copied), which
+bounds the depth one can afford; the alphabet uses the small domains.
 """
 
 from __future__ import annotations
@@ -19,7 +33,7 @@ from collections import Counter, deque
 from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
 
-from ..spec import Machine
+from ..spec import Call, ForEach, Machine, Operation, Park, Suspend, plan_of
 from .actions import LOOP_ACTIONS, PREFIXES, creation_actions, object_name, operation_actions, resume_actions, \
     task_actions, uninitialized_action
 from .engine import CALLBACK, ITERATOR, Action, HarnessAbort, Run, context_mark, task_outcome, step_context
@@ -43,6 +57,8 @@ class Exploration:
     completed: bool = True
     #: When the target broke the run: (step number, the action, what happened).
     aborted: tuple[int, str, str] | None = None
+    #: Suffixes run before merges, to reveal hidden fields.
+    suffixes: int = 0
 
 
 #: How far each machine is explored by default (the table in ``machines``).
@@ -148,6 +164,67 @@ def _abstract(run: Run, value: Any) -> Any:
 
 
 
+# -- distinguishing suffixes ---------------------------------------------------------
+#
+# Two paths that reach the same model state are merged (only one is extended), which is
+# sound for the model but not for a target: its hidden fields may differ between the two.
+# Before a merge, the explorer drives the targets through suffixes that reveal the fields
+# the two histories wrote differently (the W-method's characterizing set, restricted to
+# what could differ): for each such field, an operation whose rows read it, then the loop
+# run until idle. The readers come from the declarations (``OperationPlan.reads``).
+
+#: Which readers to prefer: those that change least.
+_PREFERENCE = ("query", "command", "generator", "coroutine", "finalizer")
+
+
+def writes_of(machine: Machine) -> dict[str, frozenset[str]]:
+    """The fields each row of ``machine`` writes, by row id."""
+    out = {}
+    for row in plan_of(machine).rows():
+        written = {f for e in row.effects if not isinstance(e, (Call, Suspend, Park))
+                   and not (isinstance(e, ForEach) and not e.take) for f in e.fields()}
+        out[row.id] = frozenset(written)
+    return out
+
+
+def history(world: World, writes: dict[str, frozenset[str]]) -> Counter:
+    """How often each field was written along the world's path: what the model's state forgets."""
+    out: Counter = Counter()
+    for step in world.steps:
+        for row in step.rows:
+            out.update(writes.get(row, ()))
+    return out
+
+
+def revealing(machine: Machine, field_name: str) -> Operation | None:
+    """The operation whose rows read ``field_name`` that changes least, if any."""
+    readers = [op.operation for op in plan_of(machine).operations
+               if field_name in op.reads and op.operation.kind in _PREFERENCE]
+    readers.sort(key=lambda op: _PREFERENCE.index(op.kind))
+    return readers[0] if readers else None
+
+
+def suffixes(machine: Machine, path: Sequence[Action], fields: set[str]) -> list[list[Action]]:
+    """For each object of ``path`` and each field, the actions that reveal the field, then the loop run idle."""
+    made = [a for a in path if a.verb == "new" and not a.uninitialized]
+    gone = {a.obj for a in path if a.verb == "collect"}
+    taken = sum(1 for a in path if a.result and a.verb != "new")
+    out: list[list[Action]] = []
+    for field_name in sorted(fields):
+        op = revealing(machine, field_name)
+        if op is None:
+            continue
+        for new in made:
+            if new.result in gone:
+                continue
+            actions = operation_actions(machine, op, new.result, f"{PREFIXES['task']}{taken}", SMALL)
+            actions = [a for a in actions if not a.elsewhere and a.verb != "iterate"][:1]
+            suffix = actions + [LOOP_ACTIONS[-1]]
+            if actions and suffix not in out:
+                out.append(suffix)
+    return out
+
+
 def replay(make_world: Callable[[], World], path: Sequence[Action]) -> tuple[World, list]:
     world = make_world()
     diffs: list = []
@@ -177,7 +254,8 @@ def explore(machine: Machine, make_world: Callable[[], World], bounds: Bounds,
         result.completed = False
         result.seconds = time.perf_counter() - started
         return result
-    seen = {fingerprint(world)}
+    writes = writes_of(machine)
+    seen = {fingerprint(world): history(world, writes)}
     result.coverage.update(world.coverage)
     world.close()
     first = world.steps and _start_differences(world)
@@ -228,10 +306,36 @@ def explore(machine: Machine, make_world: Callable[[], World], bounds: Bounds,
                     result.counterexamples.setdefault(row, found)
                 continue
             key = fingerprint(world)
+            written = history(world, writes)
             world.close()
             if key not in seen:
-                seen.add(key)
+                seen[key] = written
                 queue.append(candidate)
+                continue
+            if written == seen[key]:
+                continue
+            # A merge of two histories that wrote some field differently: reveal those fields first.
+            differing = {f for f in set(written) | set(seen[key]) if written[f] != seen[key][f]}
+            for suffix in suffixes(machine, candidate, differing):
+                result.suffixes += 1
+                try:
+                    world, diffs = replay(make_world, candidate + suffix)
+                except HarnessAbort:
+                    break  # the target broke only on the suffix: the merge stands, it is not a finding here
+                result.coverage.update(world.coverage)
+                if diffs:
+                    target = next(r.target for r in world.runs if r.target.name == diffs[0].target)
+                    found = Counterexample(machine, target, world.steps,
+                                           [d for d in diffs if d.target == target.name])
+                    world.close()
+                    if result.counterexample is None:
+                        result.counterexample = found
+                    for row in found.rows:
+                        result.counterexamples.setdefault(row, found)
+                    break
+                world.close()
+            if result.counterexample is not None and not collect_all:
+                break
         if result.counterexample is not None and not collect_all:
             break
     result.states = len(seen)

@@ -169,3 +169,21 @@ def test_a_difference_no_row_can_be_named_for_still_deviates():
     assert result.counterexample is not None and not result.ok
     assert result.counterexample.rows == (HARNESS_ROW,)
     assert result.counterexample.clauses() == [HARNESS_CLAUSE]
+
+
+# -- merged states are safe for the targets ----------------------------------------
+
+class _RemovesNothingFuture(impl.Future):
+    """remove_done_callback() answers the right count but keeps the callbacks."""
+
+    def remove_done_callback(self, fn):
+        return sum(1 for callback, _ in self._callbacks if callback == fn)
+
+
+def test_a_merge_first_reveals_the_fields_the_two_histories_wrote_differently():
+    # add(cb); remove(cb) reaches the model state remove(cb) reaches; the target's list differs.
+    target = class_target("removes-nothing", "future", _RemovesNothingFuture, "test:_RemovesNothingFuture")
+    result = explore(spec_for("cpython")["future"], lambda: new_world("future", [target]), DEFAULT_BOUNDS["future"])
+    assert result.counterexample is not None
+    assert "F-REMOVE-CALLBACK" in {cid for cid, _ in result.counterexample.clauses()}
+    assert result.suffixes > 0

@@ -18,12 +18,13 @@ the way CPython decides it, and the verbs in ``_verbs`` carry the decision out.
 
 from __future__ import annotations
 
+import ast
 import inspect
 from dataclasses import dataclass
 from typing import Any, Callable
 
 from ._schema import Field, Guard, Machine, Operation, Row, State
-from ._verbs import SILENT, Effect, Output
+from ._verbs import SILENT, Effect, ForEach, Keep, Output
 
 #: The format's open questions, each answered once, with the evidence.
 DECISIONS: tuple[tuple[str, str, str], ...] = (
@@ -132,6 +133,8 @@ class OperationPlan:
     decisions: tuple[Decision, ...]
     #: The answer of an object whose constructor never ran (None: not declared).
     uninitialized: RowPlan | None
+    #: The fields some row of the operation reads: what calling it can reveal.
+    reads: frozenset[str] = frozenset()
 
     @property
     def name(self) -> str:
@@ -232,7 +235,31 @@ def _operation(m: Machine, op: Operation, function: bool) -> OperationPlan:
     decisions = tuple(_decision(m, s, op, moves=not function) for s in states)
     answer = m.uninitialized.get(op.name)
     uninitialized = _row_plan(m, answer, moves=False) if answer is not None else None
-    return OperationPlan(op, op.signature, decisions, uninitialized)
+    return OperationPlan(op, op.signature, decisions, uninitialized, _reads(m, decisions))
+
+
+def _reads(m: Machine, decisions: tuple[Decision, ...]) -> frozenset[str]:
+    """The fields the rows of ``decisions`` read: in an expression, or by walking a list field."""
+    fields = {f.name for f in m.fields}
+    texts: list[str] = []
+    read: set[str] = set()
+    for d in decisions:
+        texts += [expr for _, expr in d.lets]
+        for branch in d.branches:
+            for test in branch.tests:
+                texts.append(test.guard.expr)
+            if branch.attempt is not None:
+                guard = branch.attempt.guard
+                texts += [guard.attempt] + [expr for _, expr in guard.let]
+            for row in branch.rows:
+                for effect in row.effects:
+                    texts += [x.text for x in effect.expressions()]
+                    if isinstance(effect, (Keep, ForEach)):
+                        read.update(effect.fields())
+                texts += [x.text for x in row.output.expressions()]
+    for text in texts:
+        read |= {n.id for n in ast.walk(ast.parse(text, mode="eval")) if isinstance(n, ast.Name)} & fields
+    return frozenset(read)
 
 
 def _decision(m: Machine, state: State, op: Operation, moves: bool) -> Decision:
