@@ -317,7 +317,8 @@ class Counterexample:
         names: set[str] = set()
         for d in self.differences:
             names |= _names(set(_items(d.expected)) ^ set(_items(d.observed)))
-        model = self.steps[-1].observations and next(iter(self.steps[-1].observations))
+        # The model is the first target of every step.
+        model = next(iter(self.steps[-1].observations), None)
         found: list[str] = []
         for step in reversed(self.steps[:-1]):
             observed = step.observations.get(model) if model else None
