@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import builtins
 import contextvars
+import functools
 import gc
 import inspect
 import re
@@ -665,6 +666,7 @@ def _maker(kind: str, cls: type) -> Callable[[Any], Any]:
     return make
 
 
+@functools.lru_cache(maxsize=None)
 def uninitialized_maker(cls: type) -> Callable[[], Any]:
     """A subclass of ``cls`` whose __init__ does nothing, instantiated."""
     sub = type("Uninitialized", (cls,), {"__init__": lambda self, *a, **k: None,

@@ -122,12 +122,13 @@ class Facts:
         """The machine declares what an object whose constructor never ran answers."""
         return bool(self.machine.uninitialized)
 
-    @property
+    @functools.cached_property
     def probes(self) -> tuple[str, ...]:
         """The queries whose answers make up an object's observable state."""
         return tuple(op.name for op in self.machine.operations if op.probe)
 
 
+@functools.lru_cache(maxsize=None)
 def facts(kind: str) -> Facts:
     """The facts of ``kind``; they are the same for every profile and Python version."""
     return Facts(spec_for("cpython")[kind])
