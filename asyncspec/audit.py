@@ -61,6 +61,8 @@ class AuditRequest:
     depth: int | None = None
     seed: int = 0
     timeout: float = 10.0
+    #: Compare exception messages exactly: no declared difference that only rewords one applies.
+    strict_messages: bool = False
     results: str = ""
     cwd: str = ""
 
@@ -92,16 +94,17 @@ def audit_target(target: Target, request: AuditRequest,
     """
     from .model_tests.check import Coverage
     from .model_tests.explore import DEFAULT_BOUNDS, Bounds, explore
-    from .model_tests.lockstep import KNOWN_DIFFERENCES, World
+    from .model_tests.lockstep import World, known_differences
     from .model_tests.stateful import RandomTally, lockstep_machine, run_random_sequences
     from .model_tests.targets import new_world, spec_for
 
     started = time.perf_counter()
     kind, profile, depth = target.kind, request.profile, request.depth
     machine = spec_for(profile)[kind]
+    known = known_differences(spec_for(profile), strict_messages=request.strict_messages)
 
     def make_world() -> World:
-        return new_world(kind, [target], profile, KNOWN_DIFFERENCES, step_guard=step_guard)
+        return new_world(kind, [target], profile, known, step_guard=step_guard)
 
     bounds = DEFAULT_BOUNDS[kind]
     if depth is not None:
@@ -116,7 +119,7 @@ def audit_target(target: Target, request: AuditRequest,
     aborted = exploration.aborted
     if not counterexamples and aborted is None and request.examples > 0:
         tally = RandomTally()
-        machine_cls = lockstep_machine(kind, lambda: [target], profile, KNOWN_DIFFERENCES,
+        machine_cls = lockstep_machine(kind, lambda: [target], profile, known,
                                        name=f"audit:{target.name}", tally=tally, step_guard=step_guard)
         try:
             run_random_sequences(machine_cls, request.examples, request.seed)

@@ -100,6 +100,9 @@ def parser() -> argparse.ArgumentParser:
                    help="random sequences per target after the exhaustive run (0: none)")
     a.add_argument("--depth", type=_positive, default=None, metavar="N")
     a.add_argument("--seed", type=_seed, default=0, metavar="N")
+    a.add_argument("--strict-messages", action="store_true",
+                   help="compare exception messages exactly (by default a message either CPython "
+                        "implementation gives is accepted)")
     a.add_argument("--timeout", type=_seconds, default=10.0, metavar="SECONDS",
                    help="the most one step may take (default 10)")
     a.add_argument("--jobs", type=_positive, default=None, metavar="N",
@@ -169,7 +172,8 @@ def cmd_audit(args: argparse.Namespace) -> int:
 
     examples = DEFAULT_EXAMPLES if args.examples is None else args.examples
     requests = [AuditRequest(target, kind=args.kind, loop=args.loop, profile=args.profile, examples=examples,
-                             depth=args.depth, seed=args.seed, timeout=args.timeout)
+                             depth=args.depth, seed=args.seed, timeout=args.timeout,
+                             strict_messages=args.strict_messages)
                 for target in args.targets or DEFAULT_TARGETS]
     return run_audit(requests, workers=args.jobs, out=args.out, report_format=args.report_format,
                      diagrams_folder=args.diagrams)

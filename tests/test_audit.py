@@ -166,7 +166,7 @@ def test_the_worker_request_carries_the_documented_fields():
     request = AuditRequest("mypkg:MyFuture", kind="future", depth=3, seed=7, results="/tmp/r.jsonl", cwd="/tmp")
     sent = json.loads(request.to_json())
     assert set(sent) == {"target", "kind", "loop", "profile", "examples", "depth", "seed", "timeout",
-                         "results", "cwd"}
+                         "strict_messages", "results", "cwd"}
     assert AuditRequest.from_json(request.to_json()) == request
 
 
@@ -204,3 +204,14 @@ def test_a_difference_no_row_can_be_named_for_deviates_in_the_report():
     harness = [c for c in report["clauses"] if c["id"] == HARNESS_CLAUSE[0]]
     assert harness and harness[0]["status"] == "deviation"
     assert report["summary"]["deviation"] >= 1
+
+
+def test_a_copy_of_the_pure_python_future_under_its_own_name_audits_clean():
+    done = audit("renamed:CopiedFuture", "--format", "json", "--examples", "10")
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
+    report = json.loads(done.stdout)["targets"][0]
+    assert report["summary"]["deviation"] == 0 and report["known_differences"]
+    strict = audit("renamed:CopiedFuture", "--format", "json", "--examples", "0", "--strict-messages")
+    assert strict.returncode == 1
+    deviating = {c["id"] for c in json.loads(strict.stdout)["targets"][0]["clauses"] if c["status"] == "deviation"}
+    assert "F-RESULT-NOT-READY" in deviating
