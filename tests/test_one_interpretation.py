@@ -208,3 +208,39 @@ def test_compiler_and_model_agree_on_random_declarations(raw, calls):
         first, second = _outcome(lambda: getattr(a, op)(*args)), _outcome(lambda: getattr(b, op)(*args))
         assert first == second, (op, x)
         assert _snapshot(a) == _snapshot(b), (op, x)
+
+
+def test_exhaustive_and_random_modes_pass_the_same_arguments_the_same_way():
+    # Once exhaustive mode passed cancel's msg by keyword and Hypothesis mode by position.
+    import itertools as it
+
+    from asyncspec.model_tests.actions import argument_sets
+    from asyncspec.model_tests.machines import domain
+    from asyncspec.model_tests.stateful import lockstep_machine
+
+    class Stub:
+        def __init__(self) -> None:
+            self.acted: list = []
+
+        def fresh(self, prefix: str) -> str:
+            return prefix + "0"
+
+        def act(self, action: Any) -> None:
+            self.acted.append(action)
+
+    compared = 0
+    for name, machine in load().machines.items():
+        rules = vars(lockstep_machine(name))
+        for op in machine.operations:
+            rule = rules.get(f"call_{op.name.strip('_')}")
+            if rule is None:
+                continue
+            names = op.param_names
+            combos = list(it.product(*(domain(op, p) for p in names)))
+            for combo, (args, kwargs) in zip(combos, argument_sets(op)):
+                stub = Stub()
+                rule(stub, "o0", dict(zip(names, combo)))
+                (action,) = stub.acted
+                assert (action.args, action.kwargs) == (args, kwargs), (op.name, combo)
+                compared += 1
+    assert compared > 20
