@@ -117,7 +117,8 @@ def audit_target(target: Target, request: AuditRequest,
     counterexamples = dict(exploration.counterexamples)
     random_examples = 0
     aborted = exploration.aborted
-    if not counterexamples and aborted is None and request.examples > 0:
+    # Random sequences run whether or not exploration found deviations: they may find others.
+    if aborted is None and request.examples > 0:
         tally = RandomTally()
         machine_cls = lockstep_machine(kind, lambda: [target], profile, known,
                                        name=f"audit:{target.name}", tally=tally, step_guard=step_guard)
