@@ -2,7 +2,7 @@
 
 Protocol, kept small so that the worker could be another interpreter: the
 parent writes one JSON request on stdin, an ``AuditRequest`` (target, kind,
-loop, profile, examples, depth, seed, timeout, strict_messages, results, cwd; see
+loop, profile, examples, depth, seed, timeout, strict_messages, jobs, results, cwd; see
 ``audit.AuditRequest``). The worker appends JSON lines to the file named by
 ``results``:
 

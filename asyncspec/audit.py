@@ -63,6 +63,8 @@ class AuditRequest:
     timeout: float = 10.0
     #: Compare exception messages exactly: no declared difference that only rewords one applies.
     strict_messages: bool = False
+    #: Processes the worker may split its exhaustive exploration across.
+    jobs: int = 1
     results: str = ""
     cwd: str = ""
 
@@ -112,7 +114,7 @@ def audit_target(target: Target, request: AuditRequest,
     if target.make_uninitialized is None:
         bounds = Bounds(depth=bounds.depth, tasks=bounds.tasks, uninitialized=False)
     exploration = explore(machine, make_world, bounds, collect_all=True, absent=target.absent,
-                          on_step=on_step)
+                          on_step=on_step, jobs=request.jobs)
     rows: Counter = Counter(exploration.coverage)
     counterexamples = dict(exploration.counterexamples)
     random_examples = 0
@@ -362,6 +364,9 @@ def run_audit(requests: Sequence[AuditRequest], workers: int | None = None, out:
     if out is not None and out.parent and not out.parent.exists():
         raise UsageError(f"expected --out in an existing folder, found no folder {str(out.parent)!r}")
     workers = workers or os.cpu_count() or 1
+    # Cores no target's worker would use go to exploring, split evenly.
+    spare = max(1, workers // max(1, len(requests)))
+    requests = [dataclasses.replace(r, jobs=spare) if r.jobs == 1 else r for r in requests]
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="asyncspec-audit-") as tmp:
         jobs = [_job(r, tmp, i) for i, r in enumerate(requests)]

@@ -6,6 +6,7 @@ A usage mistake is one line on stderr and exit status 2, never a traceback.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 from typing import Sequence
@@ -87,6 +88,8 @@ def parser() -> argparse.ArgumentParser:
     c.add_argument("--seed", type=_seed, default=0, metavar="N")
     c.add_argument("--profile", choices=sorted(PROFILES), default="cpython")
     c.add_argument("--verbose", action="store_true", help="list how often each transition ran")
+    c.add_argument("--jobs", type=_positive, default=None, metavar="N",
+                   help="processes exhaustive exploration splits each level across (default: one per core)")
 
     a = sub.add_parser("audit", help="audit implementations for compliance, clause by clause")
     a.add_argument("targets", nargs="*", metavar="TARGET", help="MODULE:ATTR (default: the built-in set)")
@@ -164,7 +167,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     from .model_tests.targets import KINDS
 
     return run_check(args.machine or KINDS, profile=args.profile, examples=args.examples, depth=args.depth,
-                     seed=args.seed, verbose=args.verbose)
+                     seed=args.seed, verbose=args.verbose, jobs=args.jobs or os.cpu_count() or 1)
 
 
 def cmd_audit(args: argparse.Namespace) -> int:

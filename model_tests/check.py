@@ -102,7 +102,7 @@ def check_machine(kind: str, targets: Sequence[Target] | None = None,
                   make_targets: Callable[[], Sequence[Target]] | None = None,
                   profile: str = "cpython", examples: int | None = None, depth: int | None = None,
                   seed: int = 0, known: Sequence[KnownDifference] = KNOWN_DIFFERENCES,
-                  deadline: float | None = None, random: bool = True) -> MachineCheck:
+                  deadline: float | None = None, random: bool = True, jobs: int = 1) -> MachineCheck:
     """Check ``kind``'s targets against the model: exhaustively, then at random."""
     machine = spec_for(profile)[kind]
     if make_targets is None:
@@ -118,7 +118,7 @@ def check_machine(kind: str, targets: Sequence[Target] | None = None,
     bounds = DEFAULT_BOUNDS[kind]
     if depth is not None:
         bounds = Bounds(depth=depth, tasks=bounds.tasks, uninitialized=bounds.uninitialized)
-    exploration = explore(machine, make_world, bounds, deadline=deadline)
+    exploration = explore(machine, make_world, bounds, deadline=deadline, jobs=jobs)
     result.exploration = exploration
     rows.update(exploration.coverage)
     result.known_used.update(exploration.known_used)
@@ -145,7 +145,7 @@ def check_machine(kind: str, targets: Sequence[Target] | None = None,
 
 
 def run_check(kinds: Sequence[str] = KINDS, profile: str = "cpython", examples: int | None = None,
-              depth: int | None = None, seed: int = 0, verbose: bool = False) -> int:
+              depth: int | None = None, seed: int = 0, verbose: bool = False, jobs: int = 1) -> int:
     """Check the built-in targets of each of ``kinds`` and print what was found.
 
     Return the exit status of ``asyncspec check``: 1 on any counterexample or
@@ -155,7 +155,7 @@ def run_check(kinds: Sequence[str] = KINDS, profile: str = "cpython", examples: 
     print(f"asyncspec check: profile {profile}, seed {seed}, Python {sys.version.split()[0]}")
     for kind in kinds:
         started = time.perf_counter()
-        r = check_machine(kind, profile=profile, examples=examples, depth=depth, seed=seed)
+        r = check_machine(kind, profile=profile, examples=examples, depth=depth, seed=seed, jobs=jobs)
         elapsed = time.perf_counter() - started
         e = r.exploration
         print(f"\n{kind}: model vs {', '.join(r.targets)}")

@@ -28,10 +28,14 @@ bounds the depth one can afford; the alphabet uses the small domains.
 from __future__ import annotations
 
 import contextvars
+import gc
+import multiprocessing
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 import time
-from collections import Counter, deque
+from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 from ..spec import Call, ForEach, Machine, Operation, Park, Suspend, plan_of
 from .actions import LOOP_ACTIONS, PREFIXES, creation_actions, object_name, operation_actions, resume_actions, \
@@ -225,6 +229,96 @@ def suffixes(machine: Machine, path: Sequence[Action], fields: set[str]) -> list
     return out
 
 
+@dataclass(frozen=True)
+class Outcome:
+    """What replaying one path showed, in a form that crosses a process boundary."""
+
+    key: tuple = ()
+    written: Counter = field(default_factory=Counter)
+    deviates: bool = False
+    coverage: Counter = field(default_factory=Counter)
+    known_used: Counter = field(default_factory=Counter)
+    depth: int = 0
+    aborted: str | None = None
+
+
+def evaluate(make_world: Callable[[], World], writes: dict[str, frozenset[str]], path: list[Action]) -> Outcome:
+    """Replay ``path`` and say what it showed: the state reached, or that a target deviates or broke."""
+    try:
+        world, diffs = replay(make_world, path)
+    except HarnessAbort as e:
+        return Outcome(aborted=_what(e))
+    try:
+        if diffs:
+            return Outcome(deviates=True, coverage=world.coverage, known_used=world.known_used,
+                           depth=len(world.steps))
+        return Outcome(fingerprint(world), history(world, writes), False, world.coverage, world.known_used,
+                       len(world.steps))
+    finally:
+        world.close()
+
+
+#: What a forked worker evaluates paths with (set in the parent just before forking).
+_SHARED: tuple[Callable[[], World], dict[str, frozenset[str]]] | None = None
+
+
+def _evaluate_shared(path: list[Action]) -> Outcome:
+    assert _SHARED is not None
+    return evaluate(_SHARED[0], _SHARED[1], path)
+
+
+class _Evaluator:
+    """Evaluates a level's paths in order: here, or split across forked processes.
+
+    If a forked process dies (the target crashed it), the rest of the level is
+    evaluated here, from the path that broke it, so that this process meets the
+    crash itself and the audit reports it as it would without the split.
+    """
+
+    def __init__(self, make_world: Callable[[], World], writes: dict[str, frozenset[str]], jobs: int) -> None:
+        self.make_world, self.writes = make_world, writes
+        self.jobs = jobs if jobs > 1 and "fork" in multiprocessing.get_all_start_methods() else 1
+        self.pool: ProcessPoolExecutor | None = None
+
+    def __enter__(self) -> Callable[[list[list[Action]]], Iterator[Outcome]]:
+        if self.jobs > 1:
+            global _SHARED
+            _SHARED = (self.make_world, self.writes)
+            # The collector in each child would otherwise visit (and so copy) every inherited object.
+            gc.freeze()
+            self.pool = ProcessPoolExecutor(self.jobs, mp_context=multiprocessing.get_context("fork"))
+        return self.evaluate
+
+    def evaluate(self, paths: list[list[Action]]) -> Iterator[Outcome]:
+        done = 0
+        if self.pool is not None and len(paths) >= 2 * self.jobs:
+            try:
+                for outcome in self.pool.map(_evaluate_shared, paths, chunksize=max(1, len(paths) // (self.jobs * 8))):
+                    yield outcome
+                    done += 1
+                return
+            except BrokenProcessPool:
+                self._close()
+        for path in paths[done:]:
+            yield evaluate(self.make_world, self.writes, path)
+
+    def _close(self) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(wait=True, cancel_futures=True)
+            self.pool = None
+            gc.unfreeze()
+
+    def __exit__(self, *exc: object) -> None:
+        global _SHARED
+        self._close()
+        _SHARED = None
+
+
+def _counterexample(machine: Machine, world: World, diffs: list) -> Counterexample:
+    target = next(r.target for r in world.runs if r.target.name == diffs[0].target)
+    return Counterexample(machine, target, world.steps, [d for d in diffs if d.target == target.name])
+
+
 def replay(make_world: Callable[[], World], path: Sequence[Action]) -> tuple[World, list]:
     world = make_world()
     diffs: list = []
@@ -238,11 +332,13 @@ def replay(make_world: Callable[[], World], path: Sequence[Action]) -> tuple[Wor
 def explore(machine: Machine, make_world: Callable[[], World], bounds: Bounds,
             deadline: float | None = None, collect_all: bool = False,
             absent: frozenset[str] = frozenset(),
-            on_step: Callable[[int, Sequence[Action]], None] | None = None) -> Exploration:
+            on_step: Callable[[int, Sequence[Action]], None] | None = None, jobs: int = 1) -> Exploration:
     """Explore breadth first; stop at the first counterexample, the depth bound or the deadline.
 
     Every transition out of every reached state is replayed on every target and
-    compared; only paths to new states are extended.
+    compared; only paths to new states are extended. With ``jobs`` above 1, each
+    level's transitions are replayed in that many forked processes; what is
+    found, and in which order, is the same.
     """
     result = Exploration(machine.name)
     started = time.perf_counter()
@@ -266,78 +362,70 @@ def explore(machine: Machine, make_world: Callable[[], World], bounds: Bounds,
             result.counterexamples.setdefault(row, first)
         result.seconds = time.perf_counter() - started
         return result
-    queue: deque[list[Action]] = deque([start])
-    while queue:
-        if deadline is not None and time.perf_counter() > deadline:
-            result.completed = False
-            break
-        path = queue.popleft()
-        if len(path) - len(start) >= bounds.depth:
-            continue
-        for action in alphabet(machine, path, bounds):
-            if action.operation in absent:
-                continue
-            candidate = path + [action]
-            result.transitions += 1
-            if on_step is not None:
-                on_step(result.transitions, candidate)
-            try:
-                world, diffs = replay(make_world, candidate)
-            except HarnessAbort as e:
-                result.aborted = (len(candidate) - len(start), candidate[-1].describe(), _what(e))
-                result.completed = False
-                queue.clear()
+    level: list[list[Action]] = [start]
+    with _Evaluator(make_world, writes, jobs) as evaluate:
+        while level and result.counterexample is None or (level and collect_all):
+            if len(level[0]) - len(start) >= bounds.depth:
                 break
-            result.paths_replayed += 1
-            result.coverage.update(world.coverage)
-            result.known_used.update(world.known_used)
-            result.max_depth = max(result.max_depth, len(world.steps) - len(start))
-            if diffs:
-                target = next(r.target for r in world.runs if r.target.name == diffs[0].target)
-                found = Counterexample(machine, target, world.steps,
-                                       [d for d in diffs if d.target == target.name])
-                world.close()
-                if result.counterexample is None:
-                    result.counterexample = found
-                if not collect_all:
+            candidates = [path + [action] for path in level for action in alphabet(machine, path, bounds)
+                          if action.operation not in absent]
+            level = []
+            for candidate, out in zip(candidates, evaluate(candidates)):
+                if deadline is not None and time.perf_counter() > deadline:
+                    result.completed = False
                     break
-                # Keep the first (so the shortest) per deviating row; do not extend a deviating path.
-                for row in found.rows:
-                    result.counterexamples.setdefault(row, found)
-                continue
-            key = fingerprint(world)
-            written = history(world, writes)
-            world.close()
-            if key not in seen:
-                seen[key] = written
-                queue.append(candidate)
-                continue
-            if written == seen[key]:
-                continue
-            # A merge of two histories that wrote some field differently: reveal those fields first.
-            differing = {f for f in set(written) | set(seen[key]) if written[f] != seen[key][f]}
-            for suffix in suffixes(machine, candidate, differing):
-                result.suffixes += 1
-                try:
-                    world, diffs = replay(make_world, candidate + suffix)
-                except HarnessAbort:
-                    break  # the target broke only on the suffix: the merge stands, it is not a finding here
-                result.coverage.update(world.coverage)
-                if diffs:
-                    target = next(r.target for r in world.runs if r.target.name == diffs[0].target)
-                    found = Counterexample(machine, target, world.steps,
-                                           [d for d in diffs if d.target == target.name])
+                result.transitions += 1
+                if on_step is not None:
+                    on_step(result.transitions, candidate)
+                if out.aborted is not None:
+                    result.aborted = (len(candidate) - len(start), candidate[-1].describe(), out.aborted)
+                    result.completed = False
+                    break
+                result.paths_replayed += 1
+                result.coverage.update(out.coverage)
+                result.known_used.update(out.known_used)
+                result.max_depth = max(result.max_depth, out.depth - len(start))
+                if out.deviates:
+                    # Found where it was evaluated; made again here, where the counterexample is kept.
+                    world, diffs = replay(make_world, candidate)
+                    found = _counterexample(machine, world, diffs)
                     world.close()
                     if result.counterexample is None:
                         result.counterexample = found
+                    if not collect_all:
+                        break
+                    # Keep the first (so the shortest) per deviating row; do not extend a deviating path.
                     for row in found.rows:
                         result.counterexamples.setdefault(row, found)
+                    continue
+                if out.key not in seen:
+                    seen[out.key] = out.written
+                    level.append(candidate)
+                    continue
+                if out.written == seen[out.key]:
+                    continue
+                # A merge of two histories that wrote some field differently: reveal those fields first.
+                differing = {f for f in set(out.written) | set(seen[out.key]) if out.written[f] != seen[out.key][f]}
+                for suffix in suffixes(machine, candidate, differing):
+                    result.suffixes += 1
+                    try:
+                        world, diffs = replay(make_world, candidate + suffix)
+                    except HarnessAbort:
+                        break  # the target broke only on the suffix: the merge stands, it is not a finding here
+                    result.coverage.update(world.coverage)
+                    if diffs:
+                        found = _counterexample(machine, world, diffs)
+                        world.close()
+                        if result.counterexample is None:
+                            result.counterexample = found
+                        for row in found.rows:
+                            result.counterexamples.setdefault(row, found)
+                        break
+                    world.close()
+                if result.counterexample is not None and not collect_all:
                     break
-                world.close()
-            if result.counterexample is not None and not collect_all:
+            if result.aborted is not None or not result.completed:
                 break
-        if result.counterexample is not None and not collect_all:
-            break
     result.states = len(seen)
     result.seconds = time.perf_counter() - started
     return result

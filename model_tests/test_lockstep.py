@@ -187,3 +187,14 @@ def test_a_merge_first_reveals_the_fields_the_two_histories_wrote_differently():
     assert result.counterexample is not None
     assert "F-REMOVE-CALLBACK" in {cid for cid, _ in result.counterexample.clauses()}
     assert result.suffixes > 0
+
+
+def test_splitting_the_frontier_across_processes_finds_the_same():
+    fault = next(f for f in FAULTS if f.name == "removes-first-only")
+    machine = spec_for("cpython")["future"]
+    alone, split = (explore(machine, lambda: new_world("future", [fault.target()]), DEFAULT_BOUNDS["future"],
+                            collect_all=True, jobs=jobs) for jobs in (1, 2))
+    assert (alone.states, alone.transitions, alone.suffixes) == (split.states, split.transitions, split.suffixes)
+    assert alone.counterexample is not None and split.counterexample is not None
+    assert alone.counterexample.text() == split.counterexample.text()
+    assert sorted(alone.counterexamples) == sorted(split.counterexamples)

@@ -166,7 +166,7 @@ def test_the_worker_request_carries_the_documented_fields():
     request = AuditRequest("mypkg:MyFuture", kind="future", depth=3, seed=7, results="/tmp/r.jsonl", cwd="/tmp")
     sent = json.loads(request.to_json())
     assert set(sent) == {"target", "kind", "loop", "profile", "examples", "depth", "seed", "timeout",
-                         "strict_messages", "results", "cwd"}
+                         "strict_messages", "jobs", "results", "cwd"}
     assert AuditRequest.from_json(request.to_json()) == request
 
 
@@ -215,3 +215,12 @@ def test_a_copy_of_the_pure_python_future_under_its_own_name_audits_clean():
     assert strict.returncode == 1
     deviating = {c["id"] for c in json.loads(strict.stdout)["targets"][0]["clauses"] if c["status"] == "deviation"}
     assert "F-RESULT-NOT-READY" in deviating
+
+
+@pytest.mark.parametrize("name, what", [("SegfaultFuture", "died of signal SIGSEGV"),
+                                        ("ExitingFuture", "exited with status 3")])
+def test_a_target_alone_that_crashes_a_forked_explorer_is_still_reported_as_crashing(name, what):
+    # Alone, the target's worker splits its exploration across processes; the crash must not hide there.
+    done = audit(f"broken:{name}", "--format", "json", "--examples", "0", "--timeout", "2", "--jobs", "2")
+    report = json.loads(done.stdout)["targets"][0]
+    assert what in report["error"]["what"]
