@@ -125,7 +125,8 @@ def audit_target(target: Target, request: AuditRequest,
         machine_cls = lockstep_machine(kind, lambda: [target], profile, known,
                                        name=f"audit:{target.name}", tally=tally, step_guard=step_guard)
         try:
-            run_random_sequences(machine_cls, request.examples, request.seed)
+            # Where exploration already found the shortest counterexamples, do not spend the budget shrinking.
+            run_random_sequences(machine_cls, request.examples, request.seed, shrink=not counterexamples)
         except Deviation as e:
             for row in e.counterexample.rows:
                 counterexamples.setdefault(row, e.counterexample)

@@ -160,11 +160,11 @@ def run_check(kinds: Sequence[str] = KINDS, profile: str = "cpython", examples: 
         e = r.exploration
         print(f"\n{kind}: model vs {', '.join(r.targets)}")
         if e is not None:
-            rate = f"{e.transitions / e.seconds:.0f} transitions/s, {e.states / e.seconds:.0f} states/s" \
+            speed = f"{e.transitions / e.seconds:.0f} transitions/s, {e.states / e.seconds:.0f} states/s" \
                 if e.seconds else ""
             print(f"  exhaustive: {e.states} distinct states, {e.transitions} transitions tried, "
                   f"{e.suffixes} suffixes before merges, max depth {e.max_depth}, {e.seconds:.1f}s "
-                  f"({rate}, {jobs} job{'s' if jobs > 1 else ''})")
+                  f"({speed}, {jobs} job{'s' if jobs > 1 else ''})")
         if r.examples:
             rate = r.examples / r.hypothesis_seconds if r.hypothesis_seconds else 0.0
             print(f"  random: {r.examples} examples in {r.hypothesis_seconds:.1f}s ({rate:.0f} examples/s)")

@@ -19,7 +19,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
 
-from hypothesis import HealthCheck, seed as hypothesis_seed, settings, strategies as st
+from hypothesis import HealthCheck, Phase, seed as hypothesis_seed, settings, strategies as st
 from hypothesis.stateful import Bundle, RuleBasedStateMachine, consumes, rule, run_state_machine_as_test
 
 from ..spec import Machine, Operation
@@ -137,15 +137,17 @@ def lockstep_machine(kind: str, targets: Callable[[], Sequence[Target]] | None =
     return cls
 
 
-def run_random_sequences(machine_cls: type[RuleBasedStateMachine], examples: int, seed: int) -> None:
+def run_random_sequences(machine_cls: type[RuleBasedStateMachine], examples: int, seed: int,
+                         shrink: bool = True) -> None:
     """Run ``examples`` random sequences of ``machine_cls`` under Hypothesis, from ``seed``.
 
-    Raises Deviation, with the shrunk counterexample, when a target deviates;
-    a HarnessAbort passes through, unshrunk.
+    Raises Deviation, with the counterexample (shrunk unless ``shrink`` is
+    false), when a target deviates; a HarnessAbort passes through, unshrunk.
     """
     base = settings.get_profile(settings._current_profile or "asyncspec-ci")
+    phases = tuple(base.phases) if shrink else tuple(p for p in base.phases if p is not Phase.shrink)
     chosen = settings(base, max_examples=examples, database=None, deadline=None,
-                      print_blob=False, derandomize=False)
+                      print_blob=False, derandomize=False, phases=phases)
     try:
         from hypothesis.stateful import get_state_machine_test
     except ImportError:  # pragma: no cover - older Hypothesis
