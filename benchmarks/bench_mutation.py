@@ -61,9 +61,11 @@ TITLE = {"audit": "audit", "suite": "CPython suite"}
 TIMEOUT_FACTOR = 10
 TIMEOUT_FLOOR = 10.0
 #: Mutants per object when --sample is not given, so that the whole run fits in 30 minutes on 2 cores.
-#: Measured with every mutant (--sample 0) on 2 cores, Python 3.11.7: 434 mutants in 48 minutes, of
-#: which Future's 301 took 8.0s each (the audit 6.8s, the suite 1.3s: two jobs at once) and Event's
-#: 61 and ensure_future's 72 took 7.4 minutes together. 120 Future mutants then need about 24 minutes.
+#: Measured on 2 cores, Python 3.11.7, --jobs 2: every mutant (--sample 0) took 48 minutes, 434
+#: mutants: Future's 301 took 8.0s each (audit 6.8s, suite 1.3s, two jobs at once; about 11s of CPU),
+#: Event's 61 and ensure_future's 72 took 7.4 minutes together. 120 Future mutants and all the others
+#: then take about 24 minutes (16 minutes of CPU per core). From fbe9a93 to cda01bc the audit shrank
+#: every deviation it had already found, and a killed mutant's audit took 2x to 30x longer.
 DEFAULT_SAMPLE = 120
 
 
@@ -77,7 +79,7 @@ class Process:
     stderr: str
     seconds: float
     #: CPU time of the process and the children it waited for (the audit's worker): unlike wall time,
-    #: it does not grow when other work shares the machine.
+    #: it does not grow when other work shares the machine. A timed-out run's killed children are not in it.
     cpu_seconds: float
 
     @property
@@ -127,12 +129,16 @@ class Verdict:
     evidence: tuple[str, ...] = ()
     #: Audit only: baseline-deviating clauses whose counterexample the mutant changed (not counted).
     masked: tuple[str, ...] = ()
+    #: Audit only: declared known differences the audit applied more often than on the baseline, with how
+    #: many more times ("D-CTX +84"): a difference it saw on the mutant, and then explained away.
+    explained: tuple[str, ...] = ()
 
     @classmethod
     def of(cls, process: Process, reason: str | None, evidence: tuple[str, ...] = (),
-           masked: tuple[str, ...] = ()) -> Verdict:
+           masked: tuple[str, ...] = (), explained: tuple[str, ...] = ()) -> Verdict:
         """Killed for ``reason``, or survived when there is none."""
-        return cls(reason is not None, reason or "survived", process.seconds, process.cpu_seconds, evidence, masked)
+        return cls(reason is not None, reason or "survived", process.seconds, process.cpu_seconds, evidence, masked,
+                   explained)
 
 
 @dataclass(frozen=True)
@@ -145,6 +151,8 @@ class AuditRun:
     counterexamples: dict[str, str] = field(default_factory=dict)
     #: Why the target could not be audited to the end (unauditable, target-level error, no report).
     failure: str | None = None
+    #: How many times each declared known difference explained an observation.
+    known: dict[str, int] = field(default_factory=dict)
 
     def extent(self) -> str:
         return f"{sum(s == 'pass' for s in self.clauses.values())} of {len(self.clauses)} clauses pass"
@@ -165,11 +173,13 @@ class AuditRun:
         masked = tuple(cid for cid, status in mutant.clauses.items()
                        if status == "deviation" and self.clauses.get(cid) == "deviation"
                        and mutant.counterexamples.get(cid) != self.counterexamples.get(cid))
+        explained = tuple(f"{k} +{n - self.known.get(k, 0)}" for k, n in mutant.known.items()
+                          if n > self.known.get(k, 0))
         if not told:
-            return Verdict.of(mutant.process, None, (), masked)
+            return Verdict.of(mutant.process, None, (), masked, explained)
         kinds = " and ".join(sorted({mutant.clauses[c] for c in told}))
         return Verdict.of(mutant.process, f"{kinds} on {', '.join(told[:4])}{' ...' if len(told) > 4 else ''}",
-                          told, masked)
+                          told, masked, explained)
 
 
 def run_audit(obj: ObjectUnderTest, module: str, folder: Path, timeout: float, extra: Sequence[str]) -> AuditRun:
@@ -178,7 +188,8 @@ def run_audit(obj: ObjectUnderTest, module: str, folder: Path, timeout: float, e
                            "--format", "json", "--out", str(out), *extra], folder, timeout,
                           folder / f"{module}.audit.stderr")
     if process.timed_out:
-        return AuditRun(process, failure=f"timeout after {process.seconds:.0f}s")
+        return AuditRun(process, failure=f"timeout after {process.seconds:.0f}s (no report: a hang, or a long "
+                                         f"search after a deviation)")
     try:
         document = json.loads(out.read_text(encoding="utf-8"))
     except (OSError, ValueError):
@@ -195,7 +206,7 @@ def run_audit(obj: ObjectUnderTest, module: str, folder: Path, timeout: float, e
              for c in target["clauses"] if c.get("counterexample")}
     error = target.get("error")
     failure = f"error at step {error.get('step')}: {str(error.get('what'))[:200]}" if error else None
-    return AuditRun(process, clauses, shown, failure)
+    return AuditRun(process, clauses, shown, failure, dict(target.get("known_differences") or {}))
 
 
 _WORST = {"error": 3, "fail": 2}
@@ -438,8 +449,11 @@ def report_object(run: ObjectRun, reviews: dict[str, Review], say: Callable[[str
         for i in survivors:
             also = "" if "suite" not in detectors else \
                 (" [CPython's suite kills it]" if run.verdicts["suite"][i].killed else " [CPython's suite misses it too]")
-            masked = run.verdicts["audit"][i].masked
-            hidden = f" [changes the baseline's counterexample on {', '.join(masked)}: not counted]" if masked else ""
+            verdict = run.verdicts["audit"][i]
+            hidden = f" [changes the baseline's counterexample on {', '.join(verdict.masked)}: not counted]" \
+                if verdict.masked else ""
+            if verdict.explained:
+                hidden += f" [known differences applied more often than on the clean copy: {', '.join(verdict.explained)}]"
             say(f"  {i:<36} {by_id[i].describe()}{also}{hidden}{_review_note(reviews.get(i))}")
     for i in by_id:
         review = reviews.get(i)

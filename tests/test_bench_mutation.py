@@ -20,7 +20,6 @@ import _mutants  # noqa: E402
 import bench_mutation  # noqa: E402
 
 
-
 @pytest.fixture(scope="module")
 def ensure_future_mutants() -> _mutants.Mutants:
     return _mutants.generate(_mutants.OBJECTS["ensure_future"])
