@@ -90,6 +90,8 @@ def extract(name: str, profile: str = "cpython", pythons: tuple[Python, ...] = P
     rows = _over_pythons(((f.id, f.dest, f.caption), python, f) for python, found in facts.items() for f in found)
     unset = _over_pythons(((f.id, f.dest, f.caption), python, f) for python, m in machines.items()
                           for f in map(_row_facts, m.uninitialized.values()))
+    observed = _over_pythons(((f.id, f.dest, f.caption), python, f) for python, m in machines.items()
+                             for f in (_row_facts(o.row) for o in m.observed))
 
     def edge(row: str, dest: str | None, caption: str, found: list[_RowFacts], on: tuple[Python, ...]) -> Edge:
         return Edge(found[0].source, dest, caption + _versions(on, pythons), (row,), on)
@@ -101,6 +103,7 @@ def extract(name: str, profile: str = "cpython", pythons: tuple[Python, ...] = P
                     for s in newest.states),
         edges=tuple(edge(*key, found, on) for key, found, on in rows),
         uninitialized=tuple(edge(*key, found, on) for key, found, on in unset),
+        observed=tuple(edge(*key, found, on) for key, found, on in observed),
         composed=tuple(_composed(role, decl, profile, machines, facts, pythons)
                        for role, decl in newest.compose.items()),
         pythons=pythons,

@@ -97,6 +97,8 @@ class Graph:
     uninitialized: tuple[Edge, ...]
     composed: tuple[Composed, ...]
     pythons: tuple[Python, ...]
+    #: Facts observed on every initialized object, whatever its state.
+    observed: tuple[Edge, ...] = ()
 
     @property
     def initial(self) -> Node:
@@ -113,7 +115,7 @@ class Graph:
 
     def row_ids(self) -> tuple[str, ...]:
         """Return the ID of every row of this machine that the graph draws, each once."""
-        drawn = self.edges + self.uninitialized + tuple(p for c in self.composed for p in c.parks)
+        drawn = self.edges + self.uninitialized + self.observed + tuple(p for c in self.composed for p in c.parks)
         return tuple(dict.fromkeys(r for e in drawn for r in e.rows))
 
     def styled(self, rows: Mapping[str, Style] | None = None, states: Mapping[str, Style] | None = None) -> Graph:
@@ -137,6 +139,7 @@ class Graph:
             nodes=tuple(map(node, self.nodes)),
             edges=tuple(map(edge, self.edges)),
             uninitialized=tuple(map(edge, self.uninitialized)),
+            observed=tuple(map(edge, self.observed)),
             composed=tuple(replace(c, nodes=tuple(map(node, c.nodes)), parks=tuple(map(edge, c.parks)))
                            for c in self.composed),
         )

@@ -18,6 +18,7 @@ import graphviz
 from ._graph import HEADER, PLAIN, Composed, Edge, Graph, Style
 
 _UNINITIALIZED = "uninitialized (a subclass skipped __init__)"
+_OBSERVED = "in every state (observed after every step)"
 #: Width of one character of a line, in inches: a little more than Graphviz reckons for Helvetica at 10 points.
 _CHAR_WIDTH = 5 / 72
 
@@ -28,7 +29,7 @@ def render_dot(graph: Graph) -> str:
     g.attr(rankdir="LR", fontname="Helvetica", label=f"{graph.title} ({HEADER})", labelloc="t")
     g.attr("node", fontname="Helvetica", fontsize="10", shape="box", style="rounded")
     g.attr("edge", fontname="Helvetica", fontsize="9")
-    if any(e.internal and e.style != PLAIN for e in graph.edges + graph.uninitialized):
+    if any(e.internal and e.style != PLAIN for e in graph.edges + graph.uninitialized + graph.observed):
         g.attr(nodesep="0.05")  # the lines of a box drawn as a column of nodes sit as close as lines of text
     g.node("__start__", "", shape="point", width="0.15")
     for node in graph.nodes:
@@ -39,6 +40,8 @@ def render_dot(graph: Graph) -> str:
         g.edge(e.source, e.dest, label=e.label, **_edge_style(e.style))
     if graph.uninitialized:
         _box(g, "__uninitialized__", _UNINITIALIZED, graph.uninitialized, PLAIN, dashed=True)
+    if graph.observed:
+        _box(g, "__observed__", _OBSERVED, graph.observed, PLAIN, dashed=True)
     for c in graph.composed:
         _composed(g, c)
     return g.source

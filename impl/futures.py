@@ -5,7 +5,6 @@ from __future__ import annotations
 import concurrent.futures
 from asyncio import futures as _asyncio_futures
 from asyncio import isfuture
-from types import GenericAlias
 from typing import Any
 
 from ..spec import Machine
@@ -29,7 +28,6 @@ def _log_traceback_property() -> property:
 def future_class(machine: Machine, name: str = "Future", module: str = __name__) -> type:
     """Compile a Future class from a Future declaration."""
     return compile_class(machine, name, module, extra={
-        "__class_getitem__": classmethod(GenericAlias),
         "_log_traceback": _log_traceback_property(),
     })
 

@@ -31,7 +31,7 @@ import weakref
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from ..spec import Machine
+from ..spec import Machine, Observed, resolve_namespace
 from ..spec.errors import HarnessAbort, StepTimeout, TargetCrashed  # noqa: F401 - HarnessAbort for explore
 from .machines import facts, kinds
 from .recipes import EXCEPTIONS, Recipe
@@ -138,6 +138,8 @@ class Target:
     loop_factory: Callable[[], asyncio.AbstractEventLoop] | None = None
     source: str = ""  # how a script imports it: "module:attr"
     is_model: bool = False
+    #: The model only: what the spec answers for an observed fact (``Machine.observed``) about an object.
+    observe: Callable[[Any, Observed], Any] | None = None
     classes: tuple[type, ...] = ()
 
     def call(self, obj: Any, op: str, args: list, kwargs: dict) -> Any:
@@ -302,6 +304,8 @@ class Run:
         self.silence_handler = True
         self.tasks: dict[str, asyncio.Task] = {}
         self.closed_args: dict[str, Any] = {}
+        #: Objects made without running their constructor: only operations are asked of them.
+        self.uninitialized: set[str] = set()
         self.before_probe: Callable[[], None] = lambda: None
 
     def _new_loop(self) -> asyncio.AbstractEventLoop:
@@ -473,6 +477,7 @@ class Run:
             if action.uninitialized:
                 assert t.make_uninitialized is not None
                 made = t.make_uninitialized()
+                self.uninitialized.add(action.result)
             else:
                 assert t.make is not None
                 made = t.make(self.loop)
@@ -555,7 +560,11 @@ class Run:
 
     # -- probing -------------------------------------------------------------------
     def probe(self) -> tuple:
-        """The state queries every object answers after a step, and every task's outcome."""
+        """After a step: each object's answers to the state queries and the observed facts, each task's outcome.
+
+        An object's answers are (query, answer) pairs; an observed fact's query is its row id
+        (``<observed>.isfuture``), asked of initialized objects of the machine only.
+        """
         self.recording = False
         try:
             out = []
@@ -565,10 +574,21 @@ class Run:
                 if name in self.tasks:
                     out.append((name, task_outcome(self, obj)))
                     continue
-                out.append((name, tuple(self._query(obj, q) for q in self._queries())))
+                answers = tuple((q, self._query(obj, q)) for q in self._queries())
+                if self.roles.get(name) == OBJECT and name not in self.uninitialized:
+                    answers += tuple((o.row.id, self._observe(obj, o)) for o in self.machine.observed)
+                out.append((name, answers))
             return tuple(out)
         finally:
             self.recording = True
+
+    def _observe(self, obj: Any, observed: Observed) -> Any:
+        try:
+            if self.target.observe is not None:
+                return self.describe(self.target.observe(obj, observed))
+            return self.describe(eval(_code(observed.expr), _namespace(self.machine), {"self": obj}))
+        except BaseException as e:
+            return ("raises", type(e).__name__)
 
     def _queries(self) -> tuple[str, ...]:
         return tuple(q for q in facts(self.machine.name).probes if q not in self.target.absent)
@@ -578,6 +598,27 @@ class Run:
             return self.describe(self.target.call(obj, op, [], {}))
         except BaseException as e:
             return ("raises", type(e).__name__)
+
+
+_CODE: dict[str, Any] = {}
+
+
+def _code(expr: str) -> Any:
+    code = _CODE.get(expr)
+    if code is None:
+        code = _CODE[expr] = compile(expr, "<observed>", "eval")
+    return code
+
+
+_NAMESPACES: dict[int, tuple[Machine, dict[str, Any]]] = {}
+
+
+def _namespace(machine: Machine) -> dict[str, Any]:
+    """The machine's namespace, resolved once (by identity: a machine is not hashable)."""
+    cached = _NAMESPACES.get(id(machine))
+    if cached is None or cached[0] is not machine:
+        cached = _NAMESPACES[id(machine)] = (machine, resolve_namespace(machine))
+    return cached[1]
 
 
 def task_outcome(run: Run, task: Any) -> tuple:
@@ -654,7 +695,7 @@ def model_target(kind: str, model: Any) -> Target:
     def uninitialized() -> Any:
         return model.__new__(model)
     return Target("model", kind, make=_maker(kind, model), make_uninitialized=uninitialized,
-                  is_model=True, classes=(model,))
+                  is_model=True, classes=(model,), observe=lambda obj, observed: obj.asyncspec_observe(observed))
 
 
 def _maker(kind: str, cls: type) -> Callable[[Any], Any]:

@@ -234,6 +234,18 @@ class AwaitNeverYieldsFuture(_Future):
     __iter__ = __await__
 
 
+class NoProtocolMarkerFuture(_Future):
+    """The Future protocol marker defaults to None, so asyncio.isfuture() rejects the object."""
+
+    _asyncio_future_blocking = None
+
+
+class NotGenericFuture(_Future):
+    """Future[int] is not supported (no __class_getitem__), as before 3.9."""
+
+    __class_getitem__ = None
+
+
 # -- Event -----------------------------------------------------------------------
 
 def _bound_loop(self):
@@ -399,6 +411,9 @@ FAULTS: tuple[Fault, ...] = (
           "callbacks scheduled with call_soon_threadsafe()"),
     Fault("await-never-yields", "future", AwaitNeverYieldsFuture, ("F-AWAIT",),
           "awaiting a pending future fails instead of suspending"),
+    Fault("no-protocol-marker", "future", NoProtocolMarkerFuture, ("F-ISFUTURE", "F-ENSURE-FUTURE-AS-IS"),
+          "_asyncio_future_blocking defaults to None: isfuture() and ensure_future() refuse the object"),
+    Fault("not-generic", "future", NotGenericFuture, ("F-GENERIC",), "Future[int] raises TypeError"),
     Fault("rechecking-wait", "event", RecheckingEvent, ("E-SET-WAKES-CURRENT", "E-WAIT-OTHERWISE"),
           "wait() re-checks the flag after waking: set(); clear() loses the wakeup"),
     Fault("leaves-waiter", "event", LeavesWaiterEvent, ("E-WAIT-CANCELLED", "E-REPR"),

@@ -271,6 +271,17 @@ HARNESS_CLAUSE = ("H-OBSERVED", "Every difference between a target and the model
                                 "of the spec can be named for: it appeared while the harness acted.")
 
 
+def _answers(value: Any) -> bool:
+    """Whether ``value`` is an object's answers: (query, answer) pairs."""
+    return isinstance(value, tuple) and all(isinstance(a, tuple) and len(a) == 2 and isinstance(a[0], str)
+                                            for a in value)
+
+
+def _query_of(row_id: str) -> str:
+    """The operation a row answers: ``PENDING.done`` -> ``done``."""
+    return row_id.split(".", 1)[1].split("[", 1)[0]
+
+
 def _items(value: Any) -> list:
     """The items of an observed aspect, for telling which of them differ."""
     if isinstance(value, tuple) and all(isinstance(v, tuple) for v in value):
@@ -312,8 +323,30 @@ class Counterexample:
         step = self.steps[-1]
         rows = step.rows
         if any(d.aspect == "state" for d in self.differences):
-            rows = rows + tuple(r for r in step.probe_rows if r not in rows)
+            rows = rows + tuple(r for r in self._queried() if r not in rows)
         return rows or self._causes() or (HARNESS_ROW,)
+
+    def _queried(self) -> tuple[str, ...]:
+        """The rows of the state queries whose answers differ: an observed fact's own row, a probe's rows.
+
+        Where what differs is not one object's answers (a task's outcome, an object
+        only one side has), every probe row of the step.
+        """
+        step = self.steps[-1]
+        queries: set[str] = set()
+        for d in self.differences:
+            if d.aspect != "state":
+                continue
+            expected, observed = dict(d.expected), dict(d.observed)
+            for name in set(expected) | set(observed):
+                mine, theirs = expected.get(name), observed.get(name)
+                if mine == theirs:
+                    continue
+                if not (_answers(mine) and _answers(theirs)):
+                    return step.probe_rows
+                queries |= {q for q, a in set(mine) ^ set(theirs)}
+        return tuple(r for r in step.probe_rows if _query_of(r) in queries) + \
+            tuple(sorted(q for q in queries if q.startswith("<observed>.")))
 
     def _causes(self) -> tuple[str, ...]:
         names: set[str] = set()

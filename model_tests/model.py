@@ -19,7 +19,7 @@ import weakref
 from types import GeneratorType
 from typing import Any, Callable, Generator
 
-from ..spec import Attempt, Machine, OperationPlan, Plan, RowPlan, Spec, plan_of, resolve_namespace
+from ..spec import Attempt, Machine, Observed, OperationPlan, Plan, RowPlan, Spec, plan_of, resolve_namespace
 
 
 class Recorder:
@@ -90,6 +90,12 @@ class ModelObject:
     asyncspec_plan: Plan
     asyncspec_globals: dict[str, Any]
     asyncspec_recorder: Recorder
+
+    def asyncspec_observe(self, observed: Observed) -> Any:
+        """What the spec answers for an observed fact about this object (and the row, recorded)."""
+        self.asyncspec_recorder.record(observed.row.id, self)
+        assert observed.row.output is not None
+        return observed.row.output.run(_Call(self, {}))
 
     def _select(self, op: OperationPlan, args: tuple, kwargs: dict) -> tuple[RowPlan, _Call]:
         """Pick the row that fires, as the plan orders the branches, and record it."""
@@ -204,7 +210,6 @@ def _interpreted_class(machine: Machine) -> type:
         "__module__": __name__,
         "__qualname__": machine.title.rsplit(".", 1)[-1],
         "__doc__": f"{machine.title}, interpreted from its declaration.",
-        "__class_getitem__": classmethod(lambda cls, item: cls),
     }
     for attr, expr in plan.class_defaults:
         namespace[attr] = eval(expr, globals_)

@@ -20,7 +20,7 @@ from ._plan import (
     DECISIONS, Attempt, Branch, Constructor, Decision, GuardTest, OperationPlan, Plan, RowPlan, lower, plan_of,
 )
 from ._schema import (
-    Clause, DeclaredDifference, Field, Guard, Machine, Operation, Row, State, load_machine, normalise, row_matches, state_part,
+    Clause, DeclaredDifference, Field, Guard, Machine, Observed, Operation, Row, State, load_machine, normalise, row_matches, state_part,
 )
 from ._verbs import (
     EFFECTS, OUTPUTS, Append, Call, Delegates, Effect, Emitter, ForEach, Interpreter, Keep, Output, Park,
@@ -31,7 +31,7 @@ from .profiles import DEFAULT_PROFILE, PROFILES
 
 __all__ = [
     "AsyncSpecError", "Append", "Attempt", "Branch", "Call", "Clause", "Constructor", "DECISIONS",
-    "DECLARATIONS", "DEFAULT_PROFILE", "Decision", "Delegates", "DeclaredDifference", "EFFECTS", "Effect", "Emitter", "Field",
+    "DECLARATIONS", "DEFAULT_PROFILE", "Decision", "Delegates", "DeclaredDifference", "Observed", "EFFECTS", "Effect", "Emitter", "Field",
     "ForEach", "Guard", "GuardTest", "Interpreter", "InvalidSpec", "Keep", "Machine", "OUTPUTS", "Operation",
     "OperationPlan", "Output", "PROFILES", "Park", "Plan", "Raises", "Reraises", "Returns", "Row", "RowPlan",
     "Set", "Spec", "State", "Suspend", "load", "lower", "plan_of", "resolve_namespace", "row_matches", "seed",

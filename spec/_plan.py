@@ -214,6 +214,7 @@ def lower(machine: Machine) -> Plan:
         # An object whose constructor never ran has no state: its answers are the uninitialized ones.
         defaults.append((machine.state_attr, "None"))
     defaults += [(f.attr, f.default) for f in machine.fields if f.default is not None]
+    defaults += list(machine.class_attributes)
     aliases = tuple((alias, op.name) for op in machine.operations for alias in op.aliases)
     return Plan(machine, operations, ctor, tuple(defaults), aliases, function)
 

@@ -201,6 +201,25 @@ class State:
 
 
 @dataclass(frozen=True)
+class Observed:
+    """A fact observed on every initialized object after every step, outside the operations.
+
+    ``expr`` is what the engine evaluates on an implementation's object
+    (``self``), with the machine's namespace; ``row`` says what the spec
+    answers (its output), with the clauses it formalizes. Its id is
+    ``<observed>.NAME``.
+    """
+
+    name: str
+    expr: str
+    row: Row
+    doc: str = ""
+
+
+OBSERVED_KEYS = ("expr", "returns", "clauses", "doc")
+
+
+@dataclass(frozen=True)
 class Machine:
     name: str
     title: str
@@ -219,6 +238,9 @@ class Machine:
     uninitialized: Mapping[str, Row] = field(default_factory=dict)
     compose: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     differences: tuple[DeclaredDifference, ...] = ()
+    #: Facts observed after every step (``observed``), and class attributes set as declared.
+    observed: tuple[Observed, ...] = ()
+    class_attributes: tuple[tuple[str, str], ...] = ()
     doc: str = ""
     python: tuple[int, int] = (3, 11)
     raw: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
@@ -273,7 +295,7 @@ class Machine:
 
     @property
     def all_rows(self) -> tuple[Row, ...]:
-        return self.rows + tuple(self.uninitialized.values())
+        return self.rows + tuple(self.uninitialized.values()) + tuple(o.row for o in self.observed)
 
     def state_part(self) -> dict[str, Any]:
         """Return the part of the declaration that ``transitions.Machine`` loads.
@@ -506,6 +528,9 @@ def load_machine(
         uninitialized[op_name] = _load_row(name, t, {}, parameters, "<uninitialized>." + op_name)
 
     differences = tuple(_load_difference(name, d) for d in raw.get("differences", ()))
+    observed = tuple(_load_observed(name, o_name, o, parameters) for o_name, o in raw.get("observed", {}).items())
+    class_attributes = tuple((attr, _class_attribute(name, attr, expr))
+                             for attr, expr in raw.get("class_attributes", {}).items())
 
     machine = Machine(
         name=name, title=raw.get("title", name), states=tuple(states), initial=raw["initial"],
@@ -513,6 +538,7 @@ def load_machine(
         rows=rows, clauses=tuple(clauses), namespace=dict(raw.get("namespace", {})),
         parameters=parameters, constructor=constructor, constructor_let=constructor_let,
         uninitialized=uninitialized, compose=dict(raw.get("compose", {})), differences=differences,
+        observed=observed, class_attributes=class_attributes,
         doc=raw.get("doc", ""), python=python, raw=raw, active=tuple(active),
     )
     validate(machine, seed_texts)
@@ -543,6 +569,31 @@ def _load_difference(machine: str, d: Any) -> DeclaredDifference:
         raise InvalidSpec(where, f"'then' one of {THEN}", then)
     return DeclaredDifference(d["id"], _as_tuple(d["rows"], where), dict(instead), d["evidence"], then,
                               _as_tuple(d.get("shown_by"), where))
+
+
+def _load_observed(machine: str, name: str, o: Any, parameters: Mapping[str, str]) -> Observed:
+    where = f"{machine}: observed {name!r}"
+    if not isinstance(o, Mapping) or set(o) - set(OBSERVED_KEYS) or not o.get("expr") or "returns" not in o:
+        raise InvalidSpec(where, f"a dict with 'expr' and 'returns' (keys {OBSERVED_KEYS})", o)
+    _expression(where, o["expr"])
+    t = {"trigger": name, "source": "<observed>", "dest": None, "returns": o["returns"],
+         "clauses": o.get("clauses")}
+    return Observed(name, o["expr"], _load_row(machine, t, {}, parameters, f"<observed>.{name}"), o.get("doc", ""))
+
+
+def _class_attribute(machine: str, attr: str, expr: Any) -> str:
+    where = f"{machine}: class attribute {attr!r}"
+    if not isinstance(expr, str):
+        raise InvalidSpec(where, "an expression string", expr)
+    _expression(where, expr)
+    return expr
+
+
+def _expression(where: str, text: str) -> None:
+    try:
+        ast.parse(text, mode="eval")
+    except SyntaxError:
+        raise InvalidSpec(where, "a Python expression", text) from None
 
 
 def _load_row(machine: str, t: Mapping[str, Any], group_sizes: Mapping, parameters: Mapping[str, str],
@@ -608,6 +659,10 @@ def check_names_resolve(m: Machine) -> None:
         for c in r.clauses:
             if c not in clause_ids:
                 raise InvalidSpec(where, "clause IDs declared under 'clauses'", c)
+    for o in m.observed:
+        if not o.row.clauses or set(o.row.clauses) - clause_ids:
+            raise InvalidSpec(f"{m.name}: observed {o.name!r}", "clause IDs declared under 'clauses'",
+                              list(o.row.clauses))
     for p, decl in m.raw.get("parameters", {}).items():
         for c in decl.get("clauses", ()):
             if c not in clause_ids:
@@ -776,6 +831,14 @@ def check_expressions(m: Machine) -> None:
             scope = scope | set(e.binds())
         for x in r.output.expressions() if r.output is not None else ():
             _check_expr(m, x.text, scope | set(x.extra), where)
+    for o in m.observed:
+        # What is observed sees the object and the namespace; what the spec answers sees the fields too.
+        _check_expr(m, o.expr, set(m.namespace) | _BUILTINS | {"self"}, f"{m.name}: observed {o.name!r}")
+        assert o.row.output is not None
+        for x in o.row.output.expressions():
+            _check_expr(m, x.text, base, f"{m.name}: observed {o.name!r}")
+    for attr, expr in m.class_attributes:
+        _check_expr(m, expr, set(m.namespace) | _BUILTINS, f"{m.name}: class attribute {attr!r}")
     if m.constructor is not None:
         scope = base | set(m.constructor.param_names) | {k for k, _ in m.constructor_let}
         for f in m.fields:

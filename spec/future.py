@@ -54,6 +54,9 @@ MACHINE = {
         "chained": "asyncspec.spec._prelude:chained",
         "creation_stack": "asyncspec.spec._prelude:creation_stack",
         "get_event_loop": "asyncio.events:get_event_loop",
+        "isfuture": "asyncio.base_futures:isfuture",
+        "ensure_future": "asyncio.tasks:ensure_future",
+        "GenericAlias": "types:GenericAlias",
     },
     "parameters": {
         "callback_scheduler": {
@@ -82,6 +85,21 @@ MACHINE = {
                              "init": "creation_stack(2)", "init_if": "loop.get_debug()"},
         "asyncio_future_blocking": {"attr": "_asyncio_future_blocking", "default": "False",
                                     "doc": "Marks the Future protocol; True while a Task waits on it."},
+    },
+    # The class is generic: Future[int] is a types.GenericAlias of it.
+    "class_attributes": {"__class_getitem__": "classmethod(GenericAlias)"},
+    # Facts about an initialized future that no operation answers, observed after every step.
+    "observed": {
+        "isfuture": {"expr": "isfuture(self)", "returns": "True", "clauses": ["F-ISFUTURE"],
+                     "doc": "The Future protocol: a class-level _asyncio_future_blocking that is not None."},
+        "ensure_future": {"expr": "ensure_future(self) is self", "returns": "True",
+                          "clauses": ["F-ENSURE-FUTURE-AS-IS"],
+                          "doc": "ensure_future() hands a future back unchanged."},
+        "generic": {"expr": "type(self)[int] == GenericAlias(type(self), int)", "returns": "True",
+                    "clauses": ["F-GENERIC"], "doc": "Future[T] is a generic alias of the class."},
+        "_log_traceback": {"expr": "self._log_traceback", "returns": "log_traceback",
+                           "clauses": ["F-LOG-TRACEBACK"],
+                           "doc": "asyncio's own code reads and clears the unretrieved-exception flag here."},
     },
     "operations": {
         "result": {"kind": "query", "doc": "Return the result this future represents."},
@@ -472,6 +490,21 @@ MACHINE = {
         {"id": "F-NEVER-RETRIEVED", "source": "cpython-source", "cite": PY_SOURCE,
          "quote": "f'{self.__class__.__name__} exception was never retrieved'",
          "note": "Reported through loop.call_exception_handler when a future with an unretrieved exception is collected."},
+        {"id": "F-ISFUTURE", "source": "cpython-docs", "cite": DOCS + "#asyncio.isfuture",
+         "quote": "Return True if obj is either of: an instance of asyncio.Future, an instance of asyncio.Task, "
+                  "a Future-like object with a _asyncio_future_blocking attribute.",
+         "note": "isfuture() reads the class attribute and requires the instance's value not to be None; "
+                 "the class default is False (Lib/asyncio/base_futures.py)."},
+        {"id": "F-ENSURE-FUTURE-AS-IS", "source": "cpython-docs",
+         "cite": "https://docs.python.org/3/library/asyncio-future.html#asyncio.ensure_future",
+         "quote": "obj argument as is, if obj is a Future, a Task, or a Future-like object (isfuture() is used "
+                  "for the test.)"},
+        {"id": "F-GENERIC", "source": "cpython-source", "cite": PY_SOURCE,
+         "quote": "__class_getitem__ = classmethod(GenericAlias)",
+         "note": "Since 3.9 (PEP 585) Future[int] subscripts the class."},
+        {"id": "F-LOG-TRACEBACK", "source": "cpython-source", "cite": PY_SOURCE,
+         "quote": "@property def _log_traceback(self): return self.__log_traceback",
+         "note": "Used by asyncio itself (Task.cancel(), subprocess): the flag that __del__ reports on."},
         {"id": "F-UNINITIALIZED", "source": "cpython-source", "cite": C_SOURCE,
          "quote": "Future object is not initialized.",
          "note": "A subclass that skips Future.__init__."},
