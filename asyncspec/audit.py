@@ -95,7 +95,7 @@ def audit_target(target: Target, request: AuditRequest,
     ``World``).
     """
     from .model_tests.check import Coverage
-    from .model_tests.explore import DEFAULT_BOUNDS, Bounds, explore
+    from .model_tests.explore import DEFAULT_BOUNDS, explore
     from .model_tests.lockstep import World, known_differences
     from .model_tests.stateful import RandomTally, lockstep_machine, run_random_sequences
     from .model_tests.targets import new_world, spec_for
@@ -110,9 +110,9 @@ def audit_target(target: Target, request: AuditRequest,
 
     bounds = DEFAULT_BOUNDS[kind]
     if depth is not None:
-        bounds = Bounds(depth=depth, tasks=bounds.tasks)
+        bounds = dataclasses.replace(bounds, depth=depth)
     if target.make_uninitialized is None:
-        bounds = Bounds(depth=bounds.depth, tasks=bounds.tasks, uninitialized=False)
+        bounds = dataclasses.replace(bounds, uninitialized=False)
     exploration = explore(machine, make_world, bounds, collect_all=True, absent=target.absent,
                           on_step=on_step, jobs=request.jobs)
     rows: Counter = Counter(exploration.coverage)

@@ -24,7 +24,8 @@ import itertools
 import linecache
 from typing import Any, Callable, Iterator
 
-from ..spec import Decision, Guard, GuardTest, Machine, OperationPlan, Plan, RowPlan, plan_of, resolve_namespace
+from ..spec import Decision, Guard, GuardTest, Machine, OperationPlan, Plan, RowPlan, class_attribute, plan_of, \
+    resolve_namespace
 
 _counter = itertools.count()
 
@@ -323,7 +324,7 @@ def compile_class(machine: Machine, name: str, module: str, bases: tuple[type, .
         function = namespace[op.name]
         function.__qualname__ = f"{name}.{op.name}"
         function.__module__ = module
-        body[op.name] = function
+        body[op.name] = class_attribute(machine, op, function)
     for alias, op_name in plan.aliases:
         body[alias] = body[op_name]
     namespace["__init__"].__qualname__ = f"{name}.__init__"

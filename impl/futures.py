@@ -12,24 +12,9 @@ from ._compile import compile_class
 from ._profiles import machines
 
 
-def _log_traceback_property() -> property:
-    # asyncio's own code sets fut._log_traceback = False; only False is accepted.
-    def get(self: Any) -> bool:
-        return self._Future__log_traceback
-
-    def set_(self: Any, value: bool) -> None:
-        if value:
-            raise ValueError("_log_traceback can only be set to False")
-        self._Future__log_traceback = False
-
-    return property(get, set_)
-
-
 def future_class(machine: Machine, name: str = "Future", module: str = __name__) -> type:
     """Compile a Future class from a Future declaration."""
-    return compile_class(machine, name, module, extra={
-        "_log_traceback": _log_traceback_property(),
-    })
+    return compile_class(machine, name, module)
 
 
 Future = future_class(machines("cpython")["future"])

@@ -1,7 +1,7 @@
 """The actions a machine's declaration offers, over small value domains.
 
 Every declared operation becomes actions by its kind: a query or command is
-called, a generator operation is awaited in a task (and driven by hand, to
+called, a property assigned, a generator operation is awaited in a task (and driven by hand, to
 reach what a misused await does), a coroutine operation is started as a task
 (also on another loop), a finalizer is reached by collecting the object, and a
 function is called. Loop progress, task cancellation and object creation are
@@ -17,7 +17,7 @@ import itertools
 from typing import Iterable, Mapping
 
 from ..spec import Machine, Operation
-from .engine import Action
+from .engine import CONSTRUCTOR, Action
 from .machines import domain, facts
 from .recipes import OMITTED, Recipe
 
@@ -66,9 +66,13 @@ def operation_actions(machine: Machine, op: Operation, obj: str, task_name: str,
         return []  # reached by resuming the operation that suspended
     if op.kind in ("query", "command"):
         return [Action("call", op.name, obj, a, k) for a, k in argument_sets(op, domains)]
+    if op.kind == "property":
+        return [Action("assign", op.name, obj, a, k) for a, k in argument_sets(op, domains)]
     if op.kind == "generator":
-        return [Action("await", op.name, obj, result=task_name),
-                Action("iterate", op.name, obj, result=PREFIXES["iterator"] + task_name[1:])]
+        # Driven by hand through its name and through each alias (``__iter__``: ``yield from``).
+        return [Action("await", op.name, obj, result=task_name)] + \
+            [Action("iterate", name, obj, result=PREFIXES["iterator"] + task_name[1:])
+             for name in (op.name, *op.aliases)]
     if op.kind == "coroutine":
         return [Action("start", op.name, obj, a, k, result=task_name, elsewhere=elsewhere)
                 for elsewhere in (False, True) for a, k in argument_sets(op, domains)]
@@ -83,6 +87,23 @@ def creation_actions(machine: Machine, name: str) -> list[Action]:
     if facts(machine.name).function:
         return []
     return [Action("new", result=name, machine=machine.name)]
+
+
+def creation_variants(machine: Machine, name: str) -> list[Action]:
+    """The other ways to make an object: the constructor over its parameters' domains, and in debug mode.
+
+    The plain creation (:func:`creation_actions`) binds the object to the run's
+    loop; each variant calls the declared constructor with one combination of
+    its parameters' values (``Future()`` on the current loop, ``Future(loop=other)``),
+    and one makes the plain object with the loops in asyncio's debug mode, where
+    the declaration's debug-only fields and context keys are kept.
+    """
+    if facts(machine.name).function:
+        return []
+    c = machine.constructor
+    out = [Action("new", CONSTRUCTOR, args=a, kwargs=k, result=name, machine=machine.name)
+           for a, k in argument_sets(c)] if c is not None and c.param_names else []
+    return out + [Action("new", result=name, machine=machine.name, debug=True)]
 
 
 def uninitialized_action(machine: Machine, name: str) -> list[Action]:

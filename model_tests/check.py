@@ -10,6 +10,8 @@ every clause must have been exercised, or the run fails.
 
 from __future__ import annotations
 
+import dataclasses
+
 import sys
 import time
 from collections import Counter
@@ -21,7 +23,7 @@ from hypothesis.errors import Flaky
 from ..spec import Machine
 from ..spec.errors import Deviation
 from .engine import Target
-from .explore import DEFAULT_BOUNDS, Bounds, Exploration, explore
+from .explore import DEFAULT_BOUNDS, Exploration, explore
 from .lockstep import Counterexample, KNOWN_DIFFERENCES, KnownDifference, World
 from .stateful import RandomTally, lockstep_machine, run_random_sequences
 from .targets import KINDS, builtin_targets, new_world, spec_for
@@ -117,7 +119,7 @@ def check_machine(kind: str, targets: Sequence[Target] | None = None,
 
     bounds = DEFAULT_BOUNDS[kind]
     if depth is not None:
-        bounds = Bounds(depth=depth, tasks=bounds.tasks, uninitialized=bounds.uninitialized)
+        bounds = dataclasses.replace(bounds, depth=depth)
     exploration = explore(machine, make_world, bounds, deadline=deadline, jobs=jobs)
     result.exploration = exploration
     rows.update(exploration.coverage)

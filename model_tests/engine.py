@@ -51,8 +51,11 @@ IDLE_LIMIT = 20
 
 # -- actions ---------------------------------------------------------------------
 
+#: The operation of a ``new`` action that calls the constructor with the action's arguments.
+CONSTRUCTOR = "__init__"
+
 #: How an action is applied (see :class:`Action`).
-VERBS = ("new", "call", "await", "iterate", "resume", "start", "collect", "cancel_task", "once", "idle")
+VERBS = ("new", "call", "assign", "await", "iterate", "resume", "start", "collect", "cancel_task", "once", "idle")
 
 
 @dataclass(frozen=True)
@@ -61,7 +64,8 @@ class Action:
 
     ``verb`` says how: ``new`` makes an object of the machine (``uninitialized``:
     without running its constructor), ``call`` calls an ``operation`` on it (or,
-    for a function machine, the function), ``await`` awaits it in a new task (a
+    for a function machine, the function), ``assign`` assigns its one argument
+    to a ``property`` operation, ``await`` awaits it in a new task (a
     generator operation), ``iterate`` drives a generator operation by hand for
     its first step and ``resume`` for the next, ``start`` runs a coroutine
     operation as a task (on the other loop when ``elsewhere``), ``collect``
@@ -80,6 +84,8 @@ class Action:
     uninitialized: bool = False
     #: For ``start``: on the run's other loop.
     elsewhere: bool = False
+    #: For ``new``: put the run's loops in debug mode first (they stay in it).
+    debug: bool = False
 
     def __post_init__(self) -> None:
         # A malformed action would fail alike on every target and so hide as agreement.
@@ -89,6 +95,10 @@ class Action:
             raise ValueError(f"'machine' (and 'uninitialized') only on a 'new' action, found {self!r}")
         if self.elsewhere and self.verb != "start":
             raise ValueError(f"'elsewhere' only on a 'start' action, found {self!r}")
+        if self.debug and self.verb != "new":
+            raise ValueError(f"'debug' only on a 'new' action, found {self!r}")
+        if self.verb == "new" and self.operation not in ("", CONSTRUCTOR):
+            raise ValueError(f"a 'new' action's operation is {CONSTRUCTOR!r} or none, found {self.operation!r}")
 
     def python(self, machine: Machine) -> str:
         return _python_of(self, machine)
@@ -99,7 +109,11 @@ class Action:
         if self.verb == "call":
             return f"{self.obj}.{call}" if self.obj else call
         if self.verb == "new":
-            return f"{self.result} = new {'uninitialized' if self.uninitialized else self.machine}"
+            made = 'uninitialized' if self.uninitialized else self.machine
+            made += f"({', '.join(args)})" if self.operation == CONSTRUCTOR else ""
+            return f"{self.result} = new {made}{' in debug mode' if self.debug else ''}"
+        if self.verb == "assign":
+            return f"{self.obj}.{self.operation} = {args[0]}"
         if self.verb == "await":
             return f"{self.result} = task awaiting {self.obj}"
         if self.verb == "start":
@@ -138,6 +152,8 @@ class Target:
     loop_factory: Callable[[], asyncio.AbstractEventLoop] | None = None
     source: str = ""  # how a script imports it: "module:attr"
     is_model: bool = False
+    #: Calls the constructor with any declared arguments (a class); None when only ``make`` can make one.
+    construct: Callable[..., Any] | None = None
     #: The model only: what the spec answers for an observed fact (``Machine.observed``) about an object.
     observe: Callable[[Any, Observed], Any] | None = None
     classes: tuple[type, ...] = ()
@@ -153,6 +169,13 @@ class Target:
         if through is not None:
             return through(obj, *args, **kwargs)
         return getattr(obj, op)(*args, **kwargs)
+
+    def assign(self, obj: Any, op: str, value: Any) -> None:
+        custom = getattr(self.adapter, f"assign_{op.strip('_')}", None)
+        if custom is not None:
+            custom(obj, value)
+        else:
+            setattr(obj, op, value)
 
     def awaitable(self, obj: Any, op: str, args: list) -> Any:
         custom = getattr(self.adapter, f"start_{op.strip('_')}", None)
@@ -173,12 +196,13 @@ def recording_loop_class(base: type) -> type:
                 run.log.append(entry)
 
         def call_soon(self, callback, *args, context=None):
-            self._asyncspec_note(("loop.call_soon", self._asyncspec_name(callback),
+            self._asyncspec_note((f"{self._asyncspec_describe(self)}.call_soon", self._asyncspec_name(callback),
                                   tuple(map(self._asyncspec_describe, args)), context_mark(context)))
             return super().call_soon(callback, *args, context=context)
 
         def call_soon_threadsafe(self, callback, *args, context=None):
-            self._asyncspec_note(("loop.call_soon_threadsafe", self._asyncspec_name(callback),
+            self._asyncspec_note((f"{self._asyncspec_describe(self)}.call_soon_threadsafe",
+                                  self._asyncspec_name(callback),
                                   tuple(map(self._asyncspec_describe, args)), context_mark(context)))
             return super().call_soon_threadsafe(callback, *args, context=context)
 
@@ -205,8 +229,14 @@ def recording_loop_class(base: type) -> type:
             run = self._asyncspec_run
             described = run.describe_text(str(context.get("message", ""))) if run else ""
             exc = context.get("exception")
-            return (described, type(exc).__name__ if exc is not None else None,
-                    run.describe(context.get("future")) if run else None)
+            found = (described, type(exc).__name__ if exc is not None else None,
+                     run.describe(context.get("future")) if run else None)
+            stack = context.get("source_traceback")
+            if stack is None:
+                return found
+            # Debug mode: where the object was made, as (function, line) of the last frame.
+            last = stack[-1] if len(stack) else None
+            return found + (("source_traceback", (last.name, last.lineno) if last is not None else None),)
 
     RecordingLoop.__name__ = f"Recording{base.__name__}"
     return RecordingLoop
@@ -292,6 +322,7 @@ class Run:
     def __init__(self, target: Target, machine: Machine) -> None:
         self.target = target
         self.machine = machine
+        self.debug = False
         self.loop = self._new_loop()
         self._other_loop: asyncio.AbstractEventLoop | None = None
         self._closed_loop: asyncio.AbstractEventLoop | None = None
@@ -314,7 +345,16 @@ class Run:
             setattr(loop, "_asyncspec_run", self)
         except AttributeError:
             pass
+        if self.debug:
+            loop.set_debug(True)
         return loop
+
+    def set_debug(self) -> None:
+        """Put the run's loops in asyncio's debug mode, now and when made."""
+        self.debug = True
+        for loop in (self.loop, self._other_loop):
+            if loop is not None:
+                loop.set_debug(True)
 
     @property
     def other_loop(self) -> asyncio.AbstractEventLoop:
@@ -385,6 +425,8 @@ class Run:
                                 "{cls} exception was never retrieved")
         # Any default object repr names its own class; which class is the implementation's business.
         text = re.sub(r"<[\w.]+ object at 0x[0-9a-f]+", "<{cls} object at 0x…", text)
+        # A task's default name counts every task the process made.
+        text = re.sub(r"name='Task-\d+'", "name='Task-…'", text)
         return re.sub(r"0x[0-9a-f]+", "0x…", text)
 
     # -- recipes -----------------------------------------------------------------
@@ -473,24 +515,32 @@ class Run:
     def _apply(self, action: Action) -> Any:
         verb = action.verb
         t = self.target
+        obj: Any = self.objects.get(action.obj) if action.obj else None
+        args = [self.make(a) for a in action.args]
+        kwargs = {k: self.make(v) for k, v in action.kwargs}
         if verb == "new":
+            if action.debug:
+                self.set_debug()
             if action.uninitialized:
                 assert t.make_uninitialized is not None
                 made = t.make_uninitialized()
                 self.uninitialized.add(action.result)
+            elif action.operation == CONSTRUCTOR and t.construct is not None:
+                made = t.construct(*args, **kwargs)
             else:
+                # A factory or an adapter makes an object for a loop: the one the arguments name, if any.
                 assert t.make is not None
-                made = t.make(self.loop)
+                made = t.make(kwargs.get("loop") or self.loop)
             self.name(made, action.result, OBJECT)
             return None
-        obj: Any = self.objects.get(action.obj) if action.obj else None
-        args = [self.make(a) for a in action.args]
-        kwargs = {k: self.make(v) for k, v in action.kwargs}
         if verb == "call":
             value = t.call(obj, action.operation, args, kwargs)
             if isinstance(value, asyncio.Future) and action.result and self.names.get(id(value)) is None:
                 self._track(value, action.result)
             return value
+        if verb == "assign":
+            t.assign(obj, action.operation, *args)
+            return None
         if verb == "await":
             async def awaiting():
                 return await obj
@@ -533,11 +583,11 @@ class Run:
             return None
         if verb == "cancel_task":
             return obj.cancel()
-        if verb == "once":
-            self._drain(self.loop, rounds=1)
-            return None
-        if verb == "idle":
-            self._drain(self.loop, rounds=IDLE_LIMIT)
+        if verb in ("once", "idle"):
+            # An object bound to the other loop has its callbacks run there, after this loop's.
+            for loop in (self.loop, self._other_loop):
+                if loop is not None and not loop.is_closed():
+                    self._drain(loop, rounds=1 if verb == "once" else IDLE_LIMIT)
             return None
         raise AssertionError(f"unknown verb {verb!r}")
 
@@ -658,15 +708,20 @@ def _python_of(action: Action, machine: Machine) -> str:
     call = f"{action.operation}({', '.join(args)})"
     verb = action.verb
     if verb == "new":
+        debug = "loop.set_debug(True); " if action.debug else ""
         if action.uninitialized:
-            return f"{action.result} = Uninitialized()"
-        return f"{action.result} = Target({'loop=loop' if facts(machine.name).takes_loop else ''})"
+            return f"{debug}{action.result} = Uninitialized()"
+        if action.operation == CONSTRUCTOR:
+            return f"{debug}{action.result} = Target({', '.join(args)})"
+        return f"{debug}{action.result} = Target({'loop=loop' if facts(machine.name).takes_loop else ''})"
     if verb == "call":
         if not action.obj:
             return f"show(lambda: Target({', '.join(args)}))"
         if builtin_for(action.operation) is not None:
             return f"show(lambda: {action.operation[2:-2]}({', '.join([action.obj, *args])}))"
         return f"show(lambda: {action.obj}.{call})"
+    if verb == "assign":
+        return f"show(lambda: setattr({action.obj}, {action.operation!r}, {', '.join(args)}))"
     if verb == "await":
         return f"{action.result} = loop.create_task(awaiting({action.obj}))"
     if verb == "start":
@@ -694,7 +749,7 @@ def model_target(kind: str, model: Any) -> Target:
 
     def uninitialized() -> Any:
         return model.__new__(model)
-    return Target("model", kind, make=_maker(kind, model), make_uninitialized=uninitialized,
+    return Target("model", kind, make=_maker(kind, model), make_uninitialized=uninitialized, construct=model,
                   is_model=True, classes=(model,), observe=lambda obj, observed: obj.asyncspec_observe(observed))
 
 
@@ -719,7 +774,7 @@ def class_target(name: str, kind: str, cls: type, source: str = "", **extra: Any
     """A class implementing the machine ``kind``; uninitialized objects are made where the machine declares them."""
     sub = uninitialized_maker(cls) if facts(kind).uninitialized else None
     classes: tuple[Any, ...] = (cls, sub) if sub else (cls,)
-    return Target(name, kind, make=_maker(kind, cls), make_uninitialized=sub, source=source,
+    return Target(name, kind, make=_maker(kind, cls), make_uninitialized=sub, construct=cls, source=source,
                   classes=classes, **extra)
 
 

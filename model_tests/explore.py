@@ -38,7 +38,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator, Sequence
 
 from ..spec import Call, ForEach, Machine, Operation, Park, Suspend, plan_of
-from .actions import LOOP_ACTIONS, PREFIXES, creation_actions, object_name, operation_actions, resume_actions, \
+from .actions import LOOP_ACTIONS, PREFIXES, creation_actions, creation_variants, object_name, operation_actions, resume_actions, \
     task_actions, uninitialized_action
 from .engine import CALLBACK, ITERATOR, Action, HarnessAbort, Run, context_mark, task_outcome, step_context
 from .lockstep import Counterexample, World, compare
@@ -119,6 +119,17 @@ def _what(e: BaseException) -> str:
 
 def initial_path(machine: Machine) -> list[Action]:
     return creation_actions(machine, object_name(machine, 0))
+
+
+def initial_paths(machine: Machine, bounds: Bounds, absent: frozenset[str] = frozenset()) -> list[tuple[list[Action], int]]:
+    """Where exploration starts, and how many steps it takes from there.
+
+    The plain creation goes ``bounds.depth`` steps; each other way to make the
+    object (the constructor's arguments, debug mode) goes ``bounds.variant_depth``.
+    """
+    plain = initial_path(machine)
+    variants = [[a] for a in creation_variants(machine, object_name(machine, 0)) if a.operation not in absent]
+    return [(plain, bounds.depth)] + [(v, min(bounds.variant_depth, bounds.depth)) for v in variants]
 
 
 def fingerprint(world: World) -> tuple:
@@ -342,30 +353,43 @@ def explore(machine: Machine, make_world: Callable[[], World], bounds: Bounds,
     """
     result = Exploration(machine.name)
     started = time.perf_counter()
-    start = initial_path(machine)
-    try:
-        world, _ = replay(make_world, start)
-    except HarnessAbort as e:
-        result.aborted = (0, start[-1].describe() if start else "", _what(e))
-        result.completed = False
-        result.seconds = time.perf_counter() - started
-        return result
     writes = writes_of(machine)
-    seen = {fingerprint(world): history(world, writes)}
-    result.coverage.update(world.coverage)
-    world.close()
-    first = world.steps and _start_differences(world)
-    if first:
-        # The target differs as soon as it is made: nothing beyond can be compared.
-        result.counterexample = first
-        for row in first.rows:
-            result.counterexamples.setdefault(row, first)
-        result.seconds = time.perf_counter() - started
-        return result
-    level: list[list[Action]] = [start]
+    seen: dict[tuple, Counter] = {}
+    level: list[list[Action]] = []
+    limits: dict[int, int] = {}  # by the id of a path's first action: how deep its paths go
+    for start, limit in initial_paths(machine, bounds, absent):
+        try:
+            world, _ = replay(make_world, start)
+        except HarnessAbort as e:
+            result.aborted = (0, start[-1].describe() if start else "", _what(e))
+            result.completed = False
+            result.seconds = time.perf_counter() - started
+            return result
+        seen.setdefault(fingerprint(world), history(world, writes))
+        result.coverage.update(world.coverage)
+        world.close()
+        first = world.steps and _start_differences(world)
+        if first:
+            # The target differs as soon as it is made: nothing beyond can be compared.
+            if result.counterexample is None:
+                result.counterexample = first
+            for row in first.rows:
+                result.counterexamples.setdefault(row, first)
+            if not collect_all or not level:
+                result.seconds = time.perf_counter() - started
+                return result
+            continue
+        level.append(start)
+        limits[id(start[0]) if start else 0] = limit
+    made = len(initial_path(machine))  # the actions that make the object: one, or none for a function
+
+    def room(path: list[Action]) -> bool:
+        return len(path) - made < limits[id(path[0]) if made else 0]
+
     with _Evaluator(make_world, writes, jobs) as evaluate:
         while level and result.counterexample is None or (level and collect_all):
-            if len(level[0]) - len(start) >= bounds.depth:
+            level = [path for path in level if room(path)]
+            if not level:
                 break
             candidates = [path + [action] for path in level for action in alphabet(machine, path, bounds)
                           if action.operation not in absent]

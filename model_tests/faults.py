@@ -246,6 +246,29 @@ class NotGenericFuture(_Future):
     __class_getitem__ = None
 
 
+class IgnoresLoopArgumentFuture(_Future):
+    """Binds to the current event loop whatever loop= says."""
+
+    def __init__(self, *, loop=None):
+        super().__init__(loop=events.get_event_loop())
+
+
+class NoSourceTracebackFuture(_Future):
+    """Keeps no creation stack in debug mode."""
+
+    def __init__(self, *, loop=None):
+        super().__init__(loop=loop)
+        self._source_traceback = None
+
+
+class BrokenIterFuture(_Future):
+    """__iter__ is not __await__: `yield from fut` never suspends."""
+
+    def __iter__(self):
+        return self.result()
+        yield  # a generator, never reached
+
+
 # -- Event -----------------------------------------------------------------------
 
 def _bound_loop(self):
@@ -414,6 +437,11 @@ FAULTS: tuple[Fault, ...] = (
     Fault("no-protocol-marker", "future", NoProtocolMarkerFuture, ("F-ISFUTURE", "F-ENSURE-FUTURE-AS-IS"),
           "_asyncio_future_blocking defaults to None: isfuture() and ensure_future() refuse the object"),
     Fault("not-generic", "future", NotGenericFuture, ("F-GENERIC",), "Future[int] raises TypeError"),
+    Fault("ignores-loop-argument", "future", IgnoresLoopArgumentFuture, ("F-CLASS", "F-GET-LOOP"),
+          "Future(loop=other) binds to the current loop"),
+    Fault("no-source-traceback", "future", NoSourceTracebackFuture, ("F-REPR", "F-NEVER-RETRIEVED"),
+          "debug mode records no creation stack"),
+    Fault("broken-iter", "future", BrokenIterFuture, ("F-AWAIT",), "the __iter__ alias answers result()"),
     Fault("rechecking-wait", "event", RecheckingEvent, ("E-SET-WAKES-CURRENT", "E-WAIT-OTHERWISE"),
           "wait() re-checks the flag after waking: set(); clear() loses the wakeup"),
     Fault("leaves-waiter", "event", LeavesWaiterEvent, ("E-WAIT-CANCELLED", "E-REPR"),

@@ -140,9 +140,14 @@ def _mentions(value: Any, names: set[str]) -> bool:
     return False
 
 
+def _schedules(event: tuple) -> bool:
+    """Whether a logged event is a loop's call_soon() or call_soon_threadsafe() (of either loop of the run)."""
+    return bool(event) and str(event[0]).rsplit(".", 1)[-1].startswith("call_soon")
+
+
 def _none_for(events: tuple, context: Any) -> tuple:
     """The loop calls, with None for the context argument where it is ``context``."""
-    return tuple(e[:3] + (None,) if e and str(e[0]).startswith("loop.call_soon") and e[3] == context else e
+    return tuple(e[:3] + (None,) if e and _schedules(e) and e[3] == context else e
                  for e in events)
 
 
@@ -358,7 +363,7 @@ class Counterexample:
         for step in reversed(self.steps[:-1]):
             observed = step.observations.get(model) if model else None
             scheduled = observed is not None and any(
-                str(e[0]).startswith("loop.call_soon") and e[1] in names for e in observed.events)
+                _schedules(e) and e[1] in names for e in observed.events)
             recipes = list(step.action.args) + [r for _, r in step.action.kwargs]
             registered = any(r.kind in ("callback", "equal_callback") and r.value in names for r in recipes)
             if scheduled or registered:

@@ -27,6 +27,8 @@ class Bounds:
     depth: int
     tasks: int
     uninitialized: bool = True
+    #: Steps after each other way of making the object (its constructor's arguments, debug mode).
+    variant_depth: int = 2
 
 
 @dataclass(frozen=True)
@@ -63,6 +65,9 @@ DOMAINS: dict[str, tuple[Recipe | None, ...]] = {
         Recipe("duck_future"), Recipe("awaitable"), Recipe("generator"), Recipe("function"),
         Recipe("value", None), Recipe("value", 42),
     ),
+    # The constructor: no loop (the current one), or a loop that is not the current one.
+    "__init__.loop": (OMITTED, Recipe("loop", "other")),
+    "_log_traceback.val": (Recipe("value", True), Recipe("value", False)),
     "ensure_future.loop": (OMITTED, Recipe("loop", "same"), Recipe("loop", "other"), Recipe("loop", "closed")),
 }
 

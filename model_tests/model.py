@@ -19,7 +19,8 @@ import weakref
 from types import GeneratorType
 from typing import Any, Callable, Generator
 
-from ..spec import Attempt, Machine, Observed, OperationPlan, Plan, RowPlan, Spec, plan_of, resolve_namespace
+from ..spec import Attempt, Machine, Observed, OperationPlan, Plan, RowPlan, Spec, class_attribute, plan_of, \
+    resolve_namespace
 
 
 class Recorder:
@@ -103,6 +104,9 @@ class ModelObject:
         bound.apply_defaults()
         call = _Call(self, dict(bound.arguments))
         state = self.asyncspec_plan.state_of(getattr(self, self.asyncspec_machine.state_attr, None))
+        if state is None and op.operation.kind == "property":
+            # A property does not read the state: an uninitialized object answers as a new one.
+            state = self.asyncspec_plan.constructor.initial
         if state is None:
             if op.uninitialized is None:
                 raise AttributeError(
@@ -228,7 +232,7 @@ def _interpreted_class(machine: Machine) -> type:
 
     namespace["__init__"] = __init__
     for op in plan.operations:
-        namespace[op.name] = _operation(op)
+        namespace[op.name] = class_attribute(machine, op, _operation(op))
     for alias, op_name in plan.aliases:
         namespace[alias] = namespace[op_name]
     return type(namespace["__qualname__"], (ModelObject,), namespace)

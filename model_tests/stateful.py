@@ -13,6 +13,7 @@ its caller hands it, so that no two runs share a record.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import itertools
 from collections import Counter
@@ -24,7 +25,7 @@ from hypothesis.stateful import Bundle, RuleBasedStateMachine, consumes, rule, r
 
 from ..spec import Machine, Operation
 from ..spec.errors import Deviation
-from .actions import PREFIXES, call_arguments, object_name
+from .actions import PREFIXES, call_arguments, creation_variants, object_name
 from .engine import Action, Target
 from .lockstep import Counterexample, KNOWN_DIFFERENCES, KnownDifference
 from .machines import domain, facts, spec_for
@@ -97,10 +98,13 @@ def lockstep_machine(kind: str, targets: Callable[[], Sequence[Target]] | None =
     ns.update(__init__=__init__, teardown=teardown, act=act, fresh=fresh)
 
     if not function:
-        @rule(target=objects)
-        def new(self: Any) -> str:
+        # The plain creation, or another way: the constructor's arguments, debug mode.
+        ways = [Action("new", machine=machine.name, result="?")] + creation_variants(machine, "?")
+
+        @rule(target=objects, way=st.sampled_from(ways))
+        def new(self: Any, way: Action) -> str:
             obj = object_name(machine, next(self.names))
-            self.act(Action("new", result=obj, machine=machine.name))
+            self.act(dataclasses.replace(way, result=obj))
             return obj
         ns["new"] = new
         if facts(kind).uninitialized:
@@ -178,6 +182,12 @@ def _rules_for(machine: Machine, op: Operation, objects: Bundle, callbacks: Bund
             self.act(Action("call", op.name, obj, args, kwargs, result=result))
             return result
         rules[f"call_{op.name.strip('_')}"] = call
+    elif op.kind == "property":
+        @rule(obj=obj_strategy, values=arguments())
+        def assign(self: Any, obj: str, values: dict) -> None:
+            args, kwargs = call_arguments(op, values)
+            self.act(Action("assign", op.name, obj, args, kwargs))
+        rules[f"assign_{op.name.strip('_')}"] = assign
     elif op.kind == "generator":
         @rule(target=tasks, obj=objects)
         def await_in_task(self: Any, obj: str) -> str:
@@ -185,10 +195,10 @@ def _rules_for(machine: Machine, op: Operation, objects: Bundle, callbacks: Bund
             self.act(Action("await", op.name, obj, result=task))
             return task
 
-        @rule(target=iterators, obj=objects)
-        def iterate(self: Any, obj: str) -> str:
+        @rule(target=iterators, obj=objects, name=st.sampled_from((op.name, *op.aliases)))
+        def iterate(self: Any, obj: str, name: str) -> str:
             iterator = self.fresh(PREFIXES["iterator"])
-            self.act(Action("iterate", op.name, obj, result=iterator))
+            self.act(Action("iterate", name, obj, result=iterator))
             return iterator
 
         @rule(iterator=consumes(iterators))

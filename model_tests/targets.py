@@ -16,24 +16,38 @@ KINDS = kinds()
 
 
 
-def model_for(kind: str, profile: str = "cpython") -> tuple[Target, Recorder]:
-    """The model target of ``kind`` for a new world, and the recorder of the rows it fires."""
+def model_for(kind: str, profile: str = "cpython", loop_class: type | None = None) -> tuple[Target, Recorder]:
+    """The model target of ``kind`` for a new world, and the recorder of the rows it fires.
+
+    The model runs on ``loop_class`` (asyncio's loop by default): the loop the
+    audited targets run on, so that what the loop does differently is the same
+    on both sides and a comparison sees only the object's own behaviour.
+    """
     recorder = Recorder()
     spec = spec_for(profile)
     models = build(spec, recorder)
     target = model_target(kind, models[kind])
+    base = loop_class or DEFAULT_LOOP
+    target.loop_factory = loop_class
     # What a machine composes comes from the loop (an Event's waiters are loop.create_future()):
     # on the model's loop, from the model, so that the composed machine is interpreted too.
     for decl in spec[kind].compose.values():
-        target.loop_factory = _model_loop(models[decl["machine"]])
+        target.loop_factory = _model_loop(models[decl["machine"]], base)
     return target, recorder
 
 
-def _model_loop(made: type) -> type:
-    class ModelLoop(DEFAULT_LOOP):
+def _model_loop(made: type, base: type) -> type:
+    class ModelLoop(base):  # type: ignore[valid-type, misc]
         def create_future(self):
             return made(loop=self)
     return ModelLoop
+
+
+def shared_loop_class(targets: Sequence[Target]) -> type | None:
+    """The loop class every target runs on, when they all name the same one (``--loop``)."""
+    factories = {t.loop_factory for t in targets}
+    (factory,) = factories if len(factories) == 1 else (None,)
+    return factory if isinstance(factory, type) else None
 
 
 def target_for(kind: str, name: str, obj: Any, source: str) -> Target:
@@ -57,5 +71,5 @@ def builtin_targets(kind: str, profile: str = "cpython") -> list[Target]:
 def new_world(kind: str, targets: Sequence[Target], profile: str = "cpython",
               known: Sequence[KnownDifference] = KNOWN_DIFFERENCES, step_guard: Any = None) -> World:
     """A lockstep world: the model of ``kind`` for ``profile`` first, then ``targets``."""
-    model, recorder = model_for(kind, profile)
+    model, recorder = model_for(kind, profile, shared_loop_class(targets))
     return World(spec_for(profile)[kind], [model, *targets], recorder, known=known, step_guard=step_guard)

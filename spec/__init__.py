@@ -17,10 +17,12 @@ from . import future as _future
 from . import seed
 from ._names import resolve_namespace
 from ._plan import (
-    DECISIONS, Attempt, Branch, Constructor, Decision, GuardTest, OperationPlan, Plan, RowPlan, lower, plan_of,
+    DECISIONS, Attempt, Branch, Constructor, Decision, GuardTest, OperationPlan, Plan, RowPlan, class_attribute, lower,
+    plan_of,
 )
 from ._schema import (
-    Clause, DeclaredDifference, Field, Guard, Machine, Observed, Operation, Row, State, load_machine, normalise, row_matches, state_part,
+    Clause, DeclaredDifference, Field, Guard, Machine, Observed, Operation, Row, State, load_machine, normalise,
+    row_matches, state_part,
 )
 from ._verbs import (
     EFFECTS, OUTPUTS, Append, Call, Delegates, Effect, Emitter, ForEach, Interpreter, Keep, Output, Park,
@@ -34,7 +36,7 @@ __all__ = [
     "DECLARATIONS", "DEFAULT_PROFILE", "Decision", "Delegates", "DeclaredDifference", "Observed", "EFFECTS", "Effect", "Emitter", "Field",
     "ForEach", "Guard", "GuardTest", "Interpreter", "InvalidSpec", "Keep", "Machine", "OUTPUTS", "Operation",
     "OperationPlan", "Output", "PROFILES", "Park", "Plan", "Raises", "Reraises", "Returns", "Row", "RowPlan",
-    "Set", "Spec", "State", "Suspend", "load", "lower", "plan_of", "resolve_namespace", "row_matches", "seed",
+    "Set", "Spec", "State", "Suspend", "class_attribute", "load", "lower", "plan_of", "resolve_namespace", "row_matches", "seed",
     "state_part",
 ]
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import ast
 import inspect
+import operator
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -217,6 +218,18 @@ def lower(machine: Machine) -> Plan:
     defaults += list(machine.class_attributes)
     aliases = tuple((alias, op.name) for op in machine.operations for alias in op.aliases)
     return Plan(machine, operations, ctor, tuple(defaults), aliases, function)
+
+
+def class_attribute(machine: Machine, op: OperationPlan, function: Callable[..., Any]) -> Any:
+    """What a class holds under an operation's name, given the function made for it (by either backend).
+
+    The function itself; for a ``property``, a property whose getter answers
+    the declared field and whose setter is the function.
+    """
+    if op.operation.kind != "property":
+        return function
+    return property(operator.attrgetter(machine.field(op.operation.field).attr), function,
+                    doc=op.operation.doc or None)
 
 
 _PLANS: dict[int, tuple[Machine, Plan]] = {}

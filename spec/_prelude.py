@@ -18,11 +18,18 @@ def chained(new: BaseException, cause: BaseException) -> BaseException:
     return new
 
 
-def creation_stack(depth: int = 2) -> Any:
-    """Return the caller's stack as asyncio's debug mode records it."""
+def creation_stack() -> Any:
+    """Return the stack as asyncio's debug mode records it at construction: up to the constructor's caller.
+
+    The caller is the frame below the nearest ``__init__``, however the
+    constructor evaluates this call (compiled, or interpreted by the model).
+    """
     from asyncio import format_helpers
 
-    return format_helpers.extract_stack(sys._getframe(depth))
+    frame = sys._getframe(1)
+    while frame.f_back is not None and frame.f_code.co_name != "__init__":
+        frame = frame.f_back
+    return format_helpers.extract_stack(frame.f_back or frame)
 
 
 def resolve_loop(loop: Any) -> Any:

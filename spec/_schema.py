@@ -63,8 +63,10 @@ from .errors import InvalidSpec
 #: Keys of a transition dict that ``transitions.Machine`` understands.
 STATE_PART_KEYS = ("trigger", "source", "dest", "conditions", "unless")
 ROW_KEYS = STATE_PART_KEYS + tuple(OUTPUTS) + ("effects", "clauses", "python", "let")
-OPERATION_KEYS = ("kind", "params", "doc", "aliases", "probe")
-OPERATION_KINDS = ("query", "command", "generator", "coroutine", "finalizer", "function", "continuation")
+OPERATION_KEYS = ("kind", "params", "doc", "aliases", "probe", "field")
+#: A ``property`` is an attribute: reading it answers its ``field``, assigning it runs its rows with the value.
+OPERATION_KINDS = ("query", "command", "generator", "coroutine", "finalizer", "function", "continuation",
+                   "property")
 CLAUSE_SOURCES = ("seed", "cpython-docs", "cpython-source", "cpython-behaviour")
 OTHERWISE = "otherwise"
 
@@ -110,6 +112,8 @@ class Operation:
     probe: bool = False
     #: The signature without ``self``: the one reading of ``params``.
     signature: inspect.Signature = field(default_factory=inspect.Signature, compare=False)
+    #: A ``property``: the field reading the attribute answers.
+    field: str = ""
 
     @property
     def param_names(self) -> tuple[str, ...]:
@@ -462,8 +466,12 @@ def load_machine(
         probe = op.get("probe", False)
         if probe not in (True, False) or (probe and (kind != "query" or params)):
             raise InvalidSpec(where, "'probe' only on a query without parameters", {"kind": kind, "params": params})
+        signature = signature_of(params, where)
+        if (kind == "property") != bool(op.get("field")) or (kind == "property" and len(signature.parameters) != 1):
+            raise InvalidSpec(where, "a 'field' and one parameter (the value assigned) exactly on a property",
+                              {"kind": kind, "field": op.get("field"), "params": params})
         operations.append(Operation(op_name, params, kind, op.get("doc", ""),
-                                    tuple(op.get("aliases", ())), probe, signature_of(params, where)))
+                                    tuple(op.get("aliases", ())), probe, signature, op.get("field", "")))
 
     constructor = None
     constructor_let: tuple[tuple[str, str], ...] = ()
@@ -663,6 +671,9 @@ def check_names_resolve(m: Machine) -> None:
         if not o.row.clauses or set(o.row.clauses) - clause_ids:
             raise InvalidSpec(f"{m.name}: observed {o.name!r}", "clause IDs declared under 'clauses'",
                               list(o.row.clauses))
+    for op in m.operations:
+        if op.field and op.field not in {f.name for f in m.fields}:
+            raise InvalidSpec(f"{m.name}: operation {op.name!r}", "a declared field", op.field)
     for p, decl in m.raw.get("parameters", {}).items():
         for c in decl.get("clauses", ()):
             if c not in clause_ids:
@@ -737,7 +748,9 @@ def check_each_pair_defined_once(m: Machine) -> None:
             raise InvalidSpec(f"{m.name}: uninitialized", "declared operations", op_name)
     if m.uninitialized:
         # A continuation runs only after its operation suspended, which an uninitialized object never does.
-        missing = [o.name for o in m.operations if o.name not in m.uninitialized and o.kind != "continuation"]
+        # A property does not read the state: CPython's futures answer it alike, initialized or not.
+        missing = [o.name for o in m.operations if o.name not in m.uninitialized
+                   and o.kind not in ("continuation", "property")]
         if missing:
             raise InvalidSpec(f"{m.name}: uninitialized", "an answer for every operation", f"missing {missing}")
 

@@ -82,7 +82,7 @@ MACHINE = {
         "log_traceback": {"attr": "_Future__log_traceback", "default": "False",
                           "doc": "An exception is set and nobody has retrieved it yet."},
         "source_traceback": {"attr": "_source_traceback", "default": "None",
-                             "init": "creation_stack(2)", "init_if": "loop.get_debug()"},
+                             "init": "creation_stack()", "init_if": "loop.get_debug()"},
         "asyncio_future_blocking": {"attr": "_asyncio_future_blocking", "default": "False",
                                     "doc": "Marks the Future protocol; True while a Task waits on it."},
     },
@@ -97,9 +97,9 @@ MACHINE = {
                           "doc": "ensure_future() hands a future back unchanged."},
         "generic": {"expr": "type(self)[int] == GenericAlias(type(self), int)", "returns": "True",
                     "clauses": ["F-GENERIC"], "doc": "Future[T] is a generic alias of the class."},
-        "_log_traceback": {"expr": "self._log_traceback", "returns": "log_traceback",
+        "_log_traceback": {"expr": "bool(self._log_traceback)", "returns": "bool(log_traceback)",
                            "clauses": ["F-LOG-TRACEBACK"],
-                           "doc": "asyncio's own code reads and clears the unretrieved-exception flag here."},
+                           "doc": "The unretrieved-exception flag, as __del__ tests it: for its truth."},
     },
     "operations": {
         "result": {"kind": "query", "doc": "Return the result this future represents."},
@@ -122,6 +122,8 @@ MACHINE = {
         "__repr__": {"kind": "query", "doc": "Return the standard library's representation."},
         "_make_cancelled_error": {"kind": "query",
                                   "doc": "Create the CancelledError to raise if the future is cancelled."},
+        "_log_traceback": {"kind": "property", "params": "val", "field": "log_traceback",
+                           "doc": "Whether an unretrieved exception will be reported; only False may be assigned."},
     },
     "guards": {
         "has_exception": {"expr": "exception is not None",
@@ -136,6 +138,7 @@ MACHINE = {
             ],
         },
         "unretrieved": {"expr": "log_traceback", "doc": "The exception was never retrieved."},
+        "truthy": {"expr": "bool(val)", "doc": "The value assigned to _log_traceback is true."},
         "already_awaited": {"expr": "asyncio_future_blocking",
                             "doc": "The blocking flag is still set: an earlier await of this pending "
                                    "future was resumed without it completing."},
@@ -270,6 +273,13 @@ MACHINE = {
          "clauses": ["F-AWAIT"]},
         {"trigger": "_await_resume", "source": "CANCELLED", "dest": None, "delegates": "result",
          "clauses": ["F-AWAIT"]},
+        # -- the _log_traceback property, alike in every state ---------------
+        *({"trigger": "_log_traceback", "source": state, "dest": None, "conditions": ["truthy"],
+           "raises": "ValueError('_log_traceback can only be set to False')", "clauses": ["F-LOG-TRACEBACK"]}
+          for state in ("PENDING", "FINISHED", "CANCELLED")),
+        *({"trigger": "_log_traceback", "source": state, "dest": None,
+           "effects": [{"set": "log_traceback", "to": "False"}], "clauses": ["F-LOG-TRACEBACK"]}
+          for state in ("PENDING", "FINISHED", "CANCELLED")),
         # -- collection -----------------------------------------------------
         {"trigger": "__del__", "source": "PENDING", "dest": None, "clauses": ["F-NEVER-RETRIEVED"]},
         {"trigger": "__del__", "source": "FINISHED", "dest": None, "conditions": ["unretrieved"],
@@ -329,9 +339,10 @@ MACHINE = {
         {"id": "D-UNINIT-completion", "shown_by": [_PY_FUTURE],
          "rows": ["<uninitialized>.cancel", "<uninitialized>.set_result", "<uninitialized>.set_exception",
                   "<uninitialized>.__await__"],
-         "instead": {"any": True}, "then": "drop-object",
+         "instead": {"any": True}, "then": "drop-target",
          "evidence": "Uninitialized, the pure-Python future completes (or, awaited, yields) on its class "
-                     "defaults and then fails reading _callbacks, half done: from there its answers are its own."},
+                     "defaults and then fails reading _callbacks, half done: from there its answers, and what "
+                     "the tasks and the loop around it do, are its own."},
     ],
     # A subclass may skip __init__; the C future answers every operation thus.
     "uninitialized": {
@@ -503,8 +514,9 @@ MACHINE = {
          "quote": "__class_getitem__ = classmethod(GenericAlias)",
          "note": "Since 3.9 (PEP 585) Future[int] subscripts the class."},
         {"id": "F-LOG-TRACEBACK", "source": "cpython-source", "cite": PY_SOURCE,
-         "quote": "@property def _log_traceback(self): return self.__log_traceback",
-         "note": "Used by asyncio itself (Task.cancel(), subprocess): the flag that __del__ reports on."},
+         "quote": "if val: raise ValueError('_log_traceback can only be set to False'); self.__log_traceback = False",
+         "note": "A property over the flag __del__ reports on: reading answers it, assigning a false value clears "
+                 "it. asyncio itself assigns it (Task.cancel(), subprocess)."},
         {"id": "F-UNINITIALIZED", "source": "cpython-source", "cite": C_SOURCE,
          "quote": "Future object is not initialized.",
          "note": "A subclass that skips Future.__init__."},
