@@ -1,4 +1,4 @@
-"""The ``asyncspec`` command: ``diagrams``, ``check`` and ``audit``.
+"""The ``asyncspec`` command: ``diagrams``, ``check``, ``ops`` and ``audit``.
 
 A usage mistake is one line on stderr and exit status 2, never a traceback.
 """
@@ -91,6 +91,10 @@ def parser() -> argparse.ArgumentParser:
     c.add_argument("--jobs", type=_positive, default=None, metavar="N",
                    help="processes exhaustive exploration splits each level across (default: one per core)")
 
+    o = sub.add_parser("ops", help="list each kind's operations: parameters, kind, clauses (for adapter writers)")
+    o.add_argument("--kind", choices=tuple(DECLARATIONS), action="append")
+    o.add_argument("--profile", choices=sorted(PROFILES), default="cpython")
+
     a = sub.add_parser("audit", help="audit implementations for compliance, clause by clause")
     a.add_argument("targets", nargs="*", metavar="TARGET", help="MODULE:ATTR (default: the built-in set)")
     a.add_argument("--kind", choices=tuple(DECLARATIONS))
@@ -124,6 +128,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_diagrams(args)
         if args.command == "check":
             return cmd_check(args)
+        if args.command == "ops":
+            from .trace import operations_report
+
+            print(operations_report(args.kind or list(DECLARATIONS), args.profile))
+            return 0
         return cmd_audit(args)
     except UsageError as e:
         print(f"asyncspec {args.command}: error: {e}", file=sys.stderr)
@@ -131,6 +140,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except InvalidSpec as e:
         print(f"asyncspec {args.command}: invalid spec: {e}", file=sys.stderr)
         return 1
+    except BrokenPipeError:
+        # The reader went away (``| head``): nothing left to say, and nobody to say it to.
+        sys.stdout = open(os.devnull, "w")
+        return 0
     except KeyboardInterrupt:
         print(f"asyncspec {args.command}: interrupted", file=sys.stderr)
         return 130

@@ -16,6 +16,7 @@ def machine_summary(spec: Spec) -> list[str]:
             f"{len(m.operations)} operations, {len(m.rows)} rows "
             f"({moves} change state, {len(m.rows) - moves} keep it)"
             + (f" + {len(m.uninitialized)} answers when uninitialized" if m.uninitialized else "")
+            + (f" + {len(m.observed)} observed facts" if m.observed else "")
             + f", {len(m.clauses)} clauses"
         )
     return lines
@@ -64,3 +65,33 @@ def traceability_report(profile: str = "cpython", spec: Spec | None = None) -> t
             *machine_summary(spec),
             f"  gaps: {len(gaps)}"]
     return "\n".join(out), gaps
+
+
+def operations_report(kinds: list[str], profile: str = "cpython") -> str:
+    """What an adapter writer needs: each operation of each kind, its parameters, its kind and its clauses.
+
+    Then the facts observed after every step, which an adapter cannot map:
+    the audit evaluates them on the object itself.
+    """
+    spec = load(profile)
+    out: list[str] = []
+    for kind in kinds:
+        m = spec[kind]
+        out.append(f"{kind}: {m.title} (Python {m.python[0]}.{m.python[1]}, profile {spec.profile})")
+        if m.constructor is not None:
+            out.append(f"  {'__init__(' + m.constructor.params + ')':<40} constructor   make it (an adapter's create(loop))")
+        for op in m.operations:
+            clauses = sorted({c for r in m.all_rows if r.trigger == op.name and r.source != "<observed>"
+                              for c in r.clauses})
+            aliases = f" (also {', '.join(op.aliases)})" if op.aliases else ""
+            call = f"{op.name}({op.params}){aliases}" if op.kind != "property" else f"{op.name} = {op.params}"
+            prefix = {"property": "assign_", "coroutine": "start_", "query": "call_", "command": "call_",
+                      "function": "call_"}.get(op.kind)
+            reach = (f"adapter: {prefix}{op.name.strip('_')}(obj, ...), or list it in absent" if prefix else
+                     "the engine reaches it itself (await, iterate, collect)")
+            out.append(f"  {call:<40} {op.kind:<13} {', '.join(clauses)}")
+            out.append(f"  {'':<40} {'':<13} {reach}")
+        for o in m.observed:
+            out.append(f"  {o.expr:<40} {'observed':<13} {', '.join(o.row.clauses)}")
+        out.append("")
+    return "\n".join(out).rstrip()

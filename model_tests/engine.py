@@ -234,9 +234,11 @@ def recording_loop_class(base: type) -> type:
             stack = context.get("source_traceback")
             if stack is None:
                 return found
-            # Debug mode: where the object was made, as (function, line) of the last frame.
+            # Debug mode: the stack where the object was made, which must end at the code that asked for it,
+            # not inside the constructor (where that code is differs for a class and a factory).
             last = stack[-1] if len(stack) else None
-            return found + (("source_traceback", (last.name, last.lineno) if last is not None else None),)
+            return found + (("source_traceback", "ends in __init__" if last is not None and last.name == "__init__"
+                             else "ends at the caller" if last is not None else "empty"),)
 
     RecordingLoop.__name__ = f"Recording{base.__name__}"
     return RecordingLoop
@@ -337,6 +339,9 @@ class Run:
         self.closed_args: dict[str, Any] = {}
         #: Objects made without running their constructor: only operations are asked of them.
         self.uninitialized: set[str] = set()
+        #: The classes whose name a text may print for ``{cls}``: the target's, and those of what it made
+        #: (a factory's, an adapter's).
+        self.classes: list[type] = list(target.classes)
         self.before_probe: Callable[[], None] = lambda: None
 
     def _new_loop(self) -> asyncio.AbstractEventLoop:
@@ -418,13 +423,15 @@ class Run:
         Only where the spec itself prints the class: an object repr, a future repr,
         and the never-retrieved message, which all name ``type(self)``.
         """
-        for cls in self.target.classes:
+        for cls in self.classes:
             text = text.replace(f"<{cls.__module__}.{cls.__qualname__} object at", "<{cls} object at")
             text = text.replace(f"<{cls.__name__} ", "<{cls} ")
             text = text.replace(f"{cls.__name__} exception was never retrieved",
                                 "{cls} exception was never retrieved")
         # Any default object repr names its own class; which class is the implementation's business.
         text = re.sub(r"<[\w.]+ object at 0x[0-9a-f]+", "<{cls} object at 0x…", text)
+        # Debug mode: where an object was made is the caller's line (a class's caller, or a factory's own).
+        text = re.sub(r"created at \S+:\d+", "created at …", text)
         # A task's default name counts every task the process made.
         text = re.sub(r"name='Task-\d+'", "name='Task-…'", text)
         return re.sub(r"0x[0-9a-f]+", "0x…", text)
@@ -531,6 +538,8 @@ class Run:
                 # A factory or an adapter makes an object for a loop: the one the arguments name, if any.
                 assert t.make is not None
                 made = t.make(kwargs.get("loop") or self.loop)
+            if type(made) not in self.classes:
+                self.classes.append(type(made))
             self.name(made, action.result, OBJECT)
             return None
         if verb == "call":

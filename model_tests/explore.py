@@ -15,14 +15,22 @@ does: for each field the two histories wrote a different number of times, an
 operation whose rows read that field (from the declarations), then the loop
 run until idle.
 
-The guarantee, within the depth bound and the small value domains: every
-transition out of every reached model state is taken on every target and
-compared (answers, loop calls, callbacks run and their context, the exception
-handler, the probes); and a fault that leaves a target's hidden field
-different on one of two merged paths is caught when that field's declared
-reader shows it, on the path that wrote the field differently. Paths are
-replayed from the start (real loops and objects cannot be copied), which
-bounds the depth one can afford; the alphabet uses the small domains.
+The guarantee, in the W-method's terms. Within the depth bound and the small
+value domains, the explorer takes a *transition cover*: every transition out
+of every reached model state, on every target, compared in full (answers,
+each loop's calls, callbacks run and their context, the exception handler
+and what it is given, the probes and the declared observed facts). Its
+*characterizing set* is, per field, the declared readers of that field (then
+the loop run until idle), applied before any merge whose two histories wrote
+the field differently. So, with no extra states allowed (the W-method's
+m = n), it catches every output fault on a covered transition, and every
+transfer fault that leaves a hidden field different where its declared reader
+shows it. The whole declared surface is covered: each other way to make the
+object (each combination of the constructor's parameters over their domains,
+and debug mode) is explored the same way to ``Bounds.variant_depth`` steps;
+every alias of a generator operation is driven by hand; properties are
+assigned. Paths are replayed from the start (real loops and objects cannot be
+copied), which bounds the depth one can afford.
 """
 
 from __future__ import annotations

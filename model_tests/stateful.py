@@ -66,6 +66,7 @@ def lockstep_machine(kind: str, targets: Callable[[], Sequence[Target]] | None =
     make_targets = targets or (lambda: builtin_targets(kind, profile))
     function = facts(kind).function
     ns: dict[str, Any] = {}
+    sample = make_targets()  # what the targets can do: uninitialized objects, absent operations
 
     objects = Bundle("objects")
     callbacks = Bundle("callbacks")
@@ -107,7 +108,7 @@ def lockstep_machine(kind: str, targets: Callable[[], Sequence[Target]] | None =
             self.act(dataclasses.replace(way, result=obj))
             return obj
         ns["new"] = new
-        if facts(kind).uninitialized:
+        if facts(kind).uninitialized and all(t.make_uninitialized is not None for t in sample):
             @rule(target=objects)
             def new_uninitialized(self: Any) -> str:
                 obj = self.fresh(PREFIXES["uninitialized"])
@@ -122,7 +123,8 @@ def lockstep_machine(kind: str, targets: Callable[[], Sequence[Target]] | None =
         ns["new_callback"] = new_callback
 
     for op in machine.operations:
-        ns.update(_rules_for(machine, op, objects, callbacks, tasks, iterators, function))
+        if not any(op.name in t.absent for t in sample):  # what a target does not offer is not applicable
+            ns.update(_rules_for(machine, op, objects, callbacks, tasks, iterators, function))
 
     @rule()
     def run_one_iteration(self: Any) -> None:

@@ -98,3 +98,12 @@ def test_only_the_entry_point_imports_the_cli():
             if isinstance(node, ast.ImportFrom):
                 assert not (node.level == 1 and node.module == "cli"), path
                 assert node.module != "asyncspec.cli", path
+
+
+def test_ops_lists_what_an_adapter_writer_needs(capsys):
+    assert main(["ops", "--kind", "future"]) == 0
+    out = capsys.readouterr().out
+    assert "add_done_callback(fn, *, context=None)" in out and "F-CALLBACK-CONTEXT" in out
+    assert "__await__() (also __iter__)" in out
+    assert "_log_traceback = val" in out and "adapter: assign_log_traceback" in out
+    assert "isfuture(self)" in out and "F-ISFUTURE" in out
