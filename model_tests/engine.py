@@ -234,11 +234,15 @@ def recording_loop_class(base: type) -> type:
             stack = context.get("source_traceback")
             if stack is None:
                 return found
-            # Debug mode: the stack where the object was made, which must end at the code that asked for it,
-            # not inside the constructor (where that code is differs for a class and a factory).
+            # Debug mode: the stack where the object was made ends at the code that asked for it: the
+            # engine's line that called the class; for a factory, its own line, so then only whether
+            # the stack wrongly ends inside the constructor is compared.
             last = stack[-1] if len(stack) else None
-            return found + (("source_traceback", "ends in __init__" if last is not None and last.name == "__init__"
-                             else "ends at the caller" if last is not None else "empty"),)
+            if last is None:
+                return found + (("source_traceback", "empty"),)
+            if run is not None and run.exact_origin:
+                return found + (("source_traceback", (last.name, last.lineno)),)
+            return found + (("source_traceback", "ends in __init__" if last.name == "__init__" else "ends at the caller"),)
 
     RecordingLoop.__name__ = f"Recording{base.__name__}"
     return RecordingLoop
@@ -342,6 +346,9 @@ class Run:
         #: The classes whose name a text may print for ``{cls}``: the target's, and those of what it made
         #: (a factory's, an adapter's).
         self.classes: list[type] = list(target.classes)
+        #: Whether every run of the world makes its objects by calling a class from the engine, so that
+        #: where debug mode says an object was made is the same line everywhere (see ``World``).
+        self.exact_origin = True
         self.before_probe: Callable[[], None] = lambda: None
 
     def _new_loop(self) -> asyncio.AbstractEventLoop:
@@ -430,8 +437,9 @@ class Run:
                                 "{cls} exception was never retrieved")
         # Any default object repr names its own class; which class is the implementation's business.
         text = re.sub(r"<[\w.]+ object at 0x[0-9a-f]+", "<{cls} object at 0x…", text)
-        # Debug mode: where an object was made is the caller's line (a class's caller, or a factory's own).
-        text = re.sub(r"created at \S+:\d+", "created at …", text)
+        if not self.exact_origin:
+            # Debug mode: where an object was made is the caller's line, a factory's own for a factory.
+            text = re.sub(r"created at \S+:\d+", "created at …", text)
         # A task's default name counts every task the process made.
         text = re.sub(r"name='Task-\d+'", "name='Task-…'", text)
         return re.sub(r"0x[0-9a-f]+", "0x…", text)

@@ -172,6 +172,9 @@ class World:
             raise ValueError("the first target must be the model")
         self.machine = machine
         self.runs = [Run(t, machine) for t in targets]
+        # A factory or an adapter makes objects from its own code: where they were made is not comparable.
+        for run in self.runs:
+            run.exact_origin = all(t.construct is not None for t in targets)
         self.known = tuple(known)
         self.steps: list[Step] = []
         #: Where the model reports the rows it fires.
