@@ -602,9 +602,9 @@ class Run:
             return obj.cancel()
         if verb in ("once", "idle"):
             # An object bound to the other loop has its callbacks run there, after this loop's.
-            for loop in (self.loop, self._other_loop):
-                if loop is not None and not loop.is_closed():
-                    self._drain(loop, rounds=1 if verb == "once" else IDLE_LIMIT)
+            for each in (self.loop, self._other_loop):
+                if each is not None and not each.is_closed():
+                    self._drain(each, rounds=1 if verb == "once" else IDLE_LIMIT)
             return None
         raise AssertionError(f"unknown verb {verb!r}")
 

@@ -350,7 +350,7 @@ class Counterexample:
                 mine, theirs = expected.get(name), observed.get(name)
                 if mine == theirs:
                     continue
-                if not (_answers(mine) and _answers(theirs)):
+                if not (isinstance(mine, tuple) and isinstance(theirs, tuple) and _answers(mine) and _answers(theirs)):
                     return step.probe_rows
                 queries |= {q for q, a in set(mine) ^ set(theirs)}
         return tuple(r for r in step.probe_rows if _query_of(r) in queries) + \

@@ -37,7 +37,7 @@ def model_for(kind: str, profile: str = "cpython", loop_class: type | None = Non
 
 
 def _model_loop(made: type, base: type) -> type:
-    class ModelLoop(base):  # type: ignore[valid-type, misc]
+    class ModelLoop(base):
         def create_future(self):
             return made(loop=self)
     return ModelLoop
