@@ -38,7 +38,7 @@ from typing import Any, Callable
 
 from .model_tests.engine import Target, class_target, function_target, recording_loop_class
 from .model_tests.machines import facts, kinds, spec_for
-from .spec.errors import TargetError
+from .spec.errors import TargetError, UsageError
 
 KINDS = kinds()
 
@@ -66,25 +66,25 @@ class Adapter:
         return None
 
 
-def import_object(spec: str) -> Any:
-    """Import ``MODULE:ATTR`` with the current directory on sys.path."""
+def import_object(spec: str, what: str = "target") -> Any:
+    """Import ``MODULE:ATTR`` with the current directory on sys.path; ``what`` names it in errors."""
     module_name, sep, attr = spec.partition(":")
     if not sep or not module_name or not attr:
-        raise TargetError(f"expected a target as MODULE:ATTR, found {spec!r}")
+        raise TargetError(f"expected a {what} as MODULE:ATTR, found {spec!r}")
     cwd = os.getcwd()
     if cwd not in sys.path:
         sys.path.insert(0, cwd)
     try:
         module = importlib.import_module(module_name)
     except BaseException as e:  # an import can raise anything, even SystemExit
-        raise TargetError(f"cannot import module {module_name!r} for target {spec!r}: "
+        raise TargetError(f"cannot import module {module_name!r} for {what} {spec!r}: "
                           f"{type(e).__name__}: {e}") from None
     obj: Any = module
     for part in attr.split("."):
         try:
             obj = getattr(obj, part)
         except AttributeError:
-            raise TargetError(f"module {module_name!r} has no attribute {attr!r} (target {spec!r})") from None
+            raise TargetError(f"module {module_name!r} has no attribute {attr!r} ({what} {spec!r})") from None
     return obj
 
 
@@ -174,7 +174,7 @@ def resolve_loop(loop: str) -> Any:
         except ImportError:
             raise TargetError("--loop uvloop needs the uvloop package: pip install uvloop") from None
         return recording_loop_class(uvloop.Loop)
-    factory = import_object(loop)
+    factory = import_object(loop, "--loop")
     if isinstance(factory, type) and issubclass(factory, asyncio.AbstractEventLoop):
         return recording_loop_class(factory)
     if callable(factory):
@@ -196,3 +196,20 @@ def _instrumented_factory(factory: Callable[[], Any], name: str) -> Callable[[],
             pass  # a C loop type: calls are not recorded, everything else is still compared
         return loop
     return make
+
+
+def check_loop(loop: str) -> None:
+    """Refuse, before any worker starts, a ``--loop`` that cannot make event loops (a usage error)."""
+    try:
+        factory = resolve_loop(loop)
+        if factory is None:
+            return
+        made = factory()
+    except TargetError as e:
+        raise UsageError(f"--loop {loop}: {e}") from None
+    except BaseException as e:  # the factory is the user's code: it may raise anything
+        raise UsageError(f"--loop {loop}: expected a loop class or a factory callable with no arguments; "
+                         f"calling it raised {type(e).__name__}: {e}") from None
+    if not isinstance(made, asyncio.AbstractEventLoop):
+        raise UsageError(f"--loop {loop}: expected a callable returning an event loop, found {_what(made)}")
+    made.close()

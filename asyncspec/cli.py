@@ -184,7 +184,10 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def cmd_audit(args: argparse.Namespace) -> int:
+    from .adapters import check_loop
     from .audit import DEFAULT_EXAMPLES, DEFAULT_TARGETS, AuditRequest, run_audit
+
+    check_loop(args.loop)
 
     examples = DEFAULT_EXAMPLES if args.examples is None else args.examples
     requests = [AuditRequest(target, kind=args.kind, loop=args.loop, profile=args.profile, examples=examples,

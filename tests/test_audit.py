@@ -78,6 +78,9 @@ def test_unauditable_targets_exit_2_with_one_line_each():
     (["--timeout", "0"], "expected a number of seconds above 0"),
     (["--loop", "nosuchloop:Loop", "asyncspec.impl:Event"], "cannot import module 'nosuchloop'"),
     (["--out", "/nonexistent/folder/report.json"], "expected --out in an existing folder"),
+    (["--loop", "asyncio:sleep", "asyncspec.impl:Event"], "calling it raised TypeError"),
+    (["--loop", "asyncio:get_running_loop", "asyncspec.impl:Event"], "calling it raised RuntimeError"),
+    (["--loop", "builtins:object", "asyncspec.impl:Event"], "returned object, not an event loop"),
 ])
 def test_usage_errors_are_one_line(args, fragment):
     done = audit(*args, *QUICK)
