@@ -27,6 +27,7 @@ import functools
 import gc
 import inspect
 import re
+import sys
 import weakref
 from dataclasses import dataclass
 from typing import Any, Callable
@@ -435,8 +436,13 @@ class Run:
             text = text.replace(f"<{cls.__name__} ", "<{cls} ")
             text = text.replace(f"{cls.__name__} exception was never retrieved",
                                 "{cls} exception was never retrieved")
-        # Any default object repr names its own class; which class is the implementation's business.
-        text = re.sub(r"<[\w.]+ object at 0x[0-9a-f]+", "<{cls} object at 0x…", text)
+        # An address that is a named object's own is that object's, on every run.
+        for name, obj in self.objects.items():
+            text = text.replace(f"0x{id(obj):x}", f"0x<{name}>")
+        # Any default object repr names its own class; which class is the implementation's business,
+        # as long as the name is a class's (a mangled one is not).
+        text = re.sub(r"<([\w.]+) object at 0x", lambda m: "<{cls} object at 0x" if _names_a_class(m.group(1))
+                      else m.group(0), text)
         if not self.exact_origin:
             # Debug mode: where an object was made is the caller's line, a factory's own for a factory.
             text = re.sub(r"created at \S+:\d+", "created at …", text)
@@ -665,6 +671,19 @@ class Run:
             return self.describe(self.target.call(obj, op, [], {}))
         except BaseException as e:
             return ("raises", type(e).__name__)
+
+
+def _names_a_class(path: str) -> bool:
+    """Whether ``module.qualname`` names a class of a module already imported."""
+    parts = path.split(".")
+    for i in range(len(parts) - 1, 0, -1):
+        found: Any = sys.modules.get(".".join(parts[:i]))
+        if found is None:
+            continue
+        for part in parts[i:]:
+            found = getattr(found, part, None)
+        return isinstance(found, type)
+    return False
 
 
 _CODE: dict[str, Any] = {}
