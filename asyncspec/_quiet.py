@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import warnings
 
 
@@ -13,3 +14,12 @@ def quiet_abandoned_coroutines() -> None:
     step), so its tasks' coroutines are dropped unawaited.
     """
     warnings.filterwarnings("ignore", message=r"coroutine .* was never awaited", category=RuntimeWarning)
+
+
+def hypothesis_home_out_of_the_way() -> None:
+    """Keep Hypothesis's files (its constants cache) out of the working directory: an audit writes
+    nothing there unless asked. They go to the user's cache folder, ``$XDG_CACHE_HOME/asyncspec``."""
+    from hypothesis.configuration import set_hypothesis_home_dir
+
+    cache = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    set_hypothesis_home_dir(os.path.join(cache, "asyncspec", "hypothesis"))

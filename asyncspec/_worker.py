@@ -32,8 +32,11 @@ from typing import Any, Sequence
 def main() -> int:
     from .audit import AuditRequest
 
+    from ._quiet import hypothesis_home_out_of_the_way
+
     request = AuditRequest.from_json(sys.stdin.read())
     os.chdir(request.cwd or os.getcwd())
+    hypothesis_home_out_of_the_way()
     results = open(request.results, "a", buffering=1, encoding="utf-8")
 
     def emit(**event: object) -> None:

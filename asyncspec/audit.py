@@ -235,11 +235,18 @@ def _job(request: AuditRequest, folder: str, number: int) -> Job:
                                    cwd=os.getcwd()))
 
 
+#: How the worker starts: the working directory leaves sys.path before asyncspec is imported.
+_WORKER = ("import runpy, sys; sys.path[:] = [p for p in sys.path if p not in ('', '.')]; "
+           "runpy.run_module('asyncspec._worker', run_name='__main__', alter_sys=True)")
+
+
 def _run_worker(job: Job) -> None:
     stall = job.request.stall
     log = job.results.with_suffix(".out")
     with open(log, "wb") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "asyncspec._worker"], stdin=subprocess.PIPE,
+        # Not ``-m``: that puts the working directory first on sys.path, where a folder named
+        # asyncspec (the parent of a clone has one) would shadow the installed tool.
+        proc = subprocess.Popen([sys.executable, "-c", _WORKER], stdin=subprocess.PIPE,
                                 stdout=out, stderr=subprocess.STDOUT, cwd=job.request.cwd)
         job.proc = proc
         assert proc.stdin is not None

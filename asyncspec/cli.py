@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 from typing import Sequence
 
-from ._quiet import quiet_abandoned_coroutines
+from ._quiet import hypothesis_home_out_of_the_way, quiet_abandoned_coroutines
 from .spec import DECLARATIONS, PROFILES
 from .spec.errors import InvalidSpec, UsageError
 
@@ -123,6 +123,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
     if args.command in ("check", "audit"):
         quiet_abandoned_coroutines()
+        hypothesis_home_out_of_the_way()
     try:
         if args.command == "diagrams":
             return cmd_diagrams(args)

@@ -241,3 +241,15 @@ def test_a_target_alone_that_crashes_a_forked_explorer_is_still_reported_as_cras
     done = audit(f"broken:{name}", "--format", "json", "--examples", "0", "--timeout", "2", "--jobs", "2")
     report = json.loads(done.stdout)["targets"][0]
     assert what in report["error"]["what"]
+
+
+def test_a_folder_named_asyncspec_in_the_working_directory_shadows_nothing_and_nothing_is_written(tmp_path):
+    (tmp_path / "asyncspec").mkdir()
+    (tmp_path / "asyncspec" / "__init__.py").write_text("raise ImportError('the wrong asyncspec')\n")
+    # The installed command (python -m would itself put the folder first on sys.path).
+    command = Path(sys.executable).parent / "asyncspec"
+    done = subprocess.run([str(command), "audit", "asyncspec.impl:Event", "--examples", "5", "--depth", "1",
+                           "--format", "json"], capture_output=True, text=True, cwd=tmp_path, timeout=600)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    assert json.loads(done.stdout)["targets"][0]["summary"]["deviation"] == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["asyncspec"]  # no .hypothesis, no report
