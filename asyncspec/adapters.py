@@ -125,26 +125,27 @@ def resolve(spec: str, kind: str | None = None, loop: str = "asyncio") -> Target
     if kind not in KINDS:
         raise TargetError(f"expected a kind in {KINDS}, found {kind!r}")
     loop_factory = resolve_loop(loop)
+    loop_source = "" if loop in ("asyncio", "", None) else loop
     if isinstance(obj, type) and issubclass(obj, Adapter):
         try:
             obj = obj()
         except BaseException as e:
             raise TargetError(f"cannot instantiate adapter {spec!r}: {type(e).__name__}: {e}") from None
     if isinstance(obj, Adapter):
-        return _adapter_target(spec, kind, obj, loop_factory)
+        return _adapter_target(spec, kind, obj, loop_factory, loop_source)
     if facts(kind).function:
         if not callable(obj):
             raise TargetError(f"expected a callable {kind}-like target, found {_what(obj)}")
-        return function_target(spec, obj, spec, kind=kind, loop_factory=loop_factory)
+        return function_target(spec, obj, spec, kind=kind, loop_factory=loop_factory, loop_source=loop_source)
     if isinstance(obj, type):
-        return class_target(spec, kind, obj, spec, loop_factory=loop_factory)
+        return class_target(spec, kind, obj, spec, loop_factory=loop_factory, loop_source=loop_source)
     if callable(obj) and facts(kind).takes_loop:
         # A factory that takes the loop, like loop.create_future.
-        return Target(spec, kind, make=lambda lp: obj(lp), source=spec, loop_factory=loop_factory)
+        return Target(spec, kind, make=lambda lp: obj(lp), source=spec, loop_factory=loop_factory, loop_source=loop_source)
     raise TargetError(f"expected a class or a factory for a {kind}, found {_what(obj)}")
 
 
-def _adapter_target(spec: str, kind: str, adapter: Adapter, loop_factory: Any) -> Target:
+def _adapter_target(spec: str, kind: str, adapter: Adapter, loop_factory: Any, loop_source: str) -> Target:
     made_uninitialized = adapter.create_uninitialized
     uninitialized = None
     if type(adapter).create_uninitialized is not Adapter.create_uninitialized:
@@ -154,7 +155,8 @@ def _adapter_target(spec: str, kind: str, adapter: Adapter, loop_factory: Any) -
         make=None if facts(kind).function else adapter.create,
         make_uninitialized=uninitialized,
         function=adapter.function if facts(kind).function else None,
-        absent=frozenset(adapter.absent), adapter=adapter, loop_factory=loop_factory, source=spec,
+        absent=frozenset(adapter.absent), adapter=adapter, loop_factory=loop_factory, loop_source=loop_source,
+        source=spec,
     )
 
 

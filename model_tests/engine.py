@@ -151,6 +151,8 @@ class Target:
     absent: frozenset[str] = frozenset()
     adapter: Any = None
     loop_factory: Callable[[], asyncio.AbstractEventLoop] | None = None
+    #: How a script makes the loop: "" for asyncio's, "uvloop", or the ``--loop`` MODULE:ATTR.
+    loop_source: str = ""
     source: str = ""  # how a script imports it: "module:attr"
     is_model: bool = False
     #: Calls the constructor with any declared arguments (a class); None when only ``make`` can make one.

@@ -419,7 +419,8 @@ class Counterexample:
         for cid, quote in self.clauses():
             out.append(textwrap.fill(f"{cid}: \u201c{quote}\u201d", 100, initial_indent="  ",
                                      subsequent_indent="    "))
-        out += ["", "Reproduce on a plain asyncio loop:", "", textwrap.indent(self.script(), "    ")]
+        where = f"the loop from {self.target.loop_source}" if self.target.loop_source else "a plain asyncio loop"
+        out += ["", f"Reproduce on {where}:", "", textwrap.indent(self.script(), "    ")]
         return "\n".join(out)
 
 
@@ -430,7 +431,7 @@ def _show(value: Any) -> str:
 
 #: The helpers a reproduction may use, each included only when the script needs it.
 _HELPERS: tuple[tuple[str, str], ...] = (
-    ("other_loop", "other_loop = asyncio.new_event_loop()"),
+    ("other_loop", "other_loop = new_loop()"),
     ("closed_loop", "closed_loop = asyncio.new_event_loop(); closed_loop.close()"),
     ("CONTEXT", 'CONTEXT = contextvars.ContextVar("context", default=None)'),
     ("Callback", """\
@@ -489,9 +490,20 @@ def _needed_helpers(body: str) -> list[str]:
     return [code for name, code in _HELPERS if name in needed]
 
 
+def _loop_import(source: str) -> str:
+    """How a script gets ``new_loop``, which makes the loops the target was audited on."""
+    if not source:
+        return "new_loop = asyncio.new_event_loop"
+    if source == "uvloop":
+        return "from uvloop import new_event_loop as new_loop"
+    module, _, attr = source.partition(":")
+    return f"from {module} import {attr} as new_loop"
+
+
 def render_script(machine: Machine, target: Target, actions: Sequence[Action],
                   difference: Difference | None = None) -> str:
-    """A standalone script that replays the actions on a plain asyncio loop and prints what happens."""
+    """A standalone script that replays the actions on the target's loop (asyncio's, uvloop's, or the
+    ``--loop`` factory) and prints what happens."""
     module, _, attr = target.source.partition(":")
     body = []
     names = sorted({a.value for act in actions for a in act.args if a.kind == "callback"})
@@ -502,7 +514,7 @@ def render_script(machine: Machine, target: Target, actions: Sequence[Action],
         body.append(action.python(machine))
     text = "\n".join(body)
     imports = f"from {module} import {attr} as Target" if module else "Target = ...  # the target"
-    lines = ["import asyncio, contextvars, gc", imports, "", "loop = asyncio.new_event_loop()"]
+    lines = ["import asyncio, contextvars, gc", imports, _loop_import(target.loop_source), "", "loop = new_loop()"]
     lines += _needed_helpers(text)
     lines += ["", text]
     if difference is not None:

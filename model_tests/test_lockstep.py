@@ -72,6 +72,23 @@ def test_the_reproduction_script_reproduces(tmp_path):
     assert "step 1:" in out.stdout
 
 
+def test_the_reproduction_script_runs_on_the_audited_loop(tmp_path):
+    import dataclasses
+    import subprocess
+    import sys
+    fault = next(f for f in FAULTS if f.name == "cancel-done-true")
+    target = dataclasses.replace(fault.target(), loop_source="asyncio:SelectorEventLoop")
+    ce = check_machine("future", targets=[target], random=False).counterexample
+    assert ce is not None
+    assert "Reproduce on the loop from asyncio:SelectorEventLoop:" in ce.text()
+    assert "from asyncio import SelectorEventLoop as new_loop" in ce.script()
+    script = tmp_path / "repro.py"
+    script.write_text(ce.script())
+    out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert "-> True" in out.stdout  # the deviation shows: cancel() of a cancelled future answers True
+
+
 def test_breadth_first_finds_the_shortest_counterexample():
     fault = next(f for f in FAULTS if f.name == "overwrites-result")
     machine = spec_for("cpython")["future"]
