@@ -228,11 +228,15 @@ def recording_loop_class(base: type) -> type:
             run = self._asyncspec_run
             return run.describe(value) if run else "?"
 
+        def _asyncspec_machine(self) -> Machine | None:
+            run = self._asyncspec_run
+            return run.machine if run is not None else None
+
         def _asyncspec_handler(self, context: dict) -> tuple:
             run = self._asyncspec_run
             described = run.describe_text(str(context.get("message", ""))) if run else ""
             exc = context.get("exception")
-            found = (described, type(exc).__name__ if exc is not None else None,
+            found = (described, exception_name(type(exc), self._asyncspec_machine()) if exc is not None else None,
                      run.describe(context.get("future")) if run else None)
             stack = context.get("source_traceback")
             if stack is None:
@@ -416,7 +420,7 @@ class Run:
         if value is self.loop:
             return "loop"
         if isinstance(value, BaseException):
-            return (type(value).__name__, tuple(self.describe(a) for a in value.args))
+            return (exception_name(type(value), self.machine), tuple(self.describe(a) for a in value.args))
         if isinstance(value, (tuple, list)):
             return tuple(self.describe(v) for v in value)
         if isinstance(value, asyncio.Task):
@@ -523,7 +527,7 @@ class Run:
         except BaseException as e:  # a target may raise anything, even BaseException
             if action.verb == "new":
                 raise TargetCrashed(f"making the object raised {type(e).__name__}: {e}") from None
-            outcome = ("raises", type(e).__name__, self.describe_args(e))
+            outcome = ("raises", exception_name(type(e), self.machine), self.describe_args(e))
         finally:
             CONTEXT.reset(token)
             asyncio.set_event_loop(previous)
@@ -663,7 +667,7 @@ class Run:
                 return self.describe(self.target.observe(obj, observed))
             return self.describe(eval(_code(observed.expr), _namespace(self.machine), {"self": obj}))
         except BaseException as e:
-            return ("raises", type(e).__name__)
+            return ("raises", exception_name(type(e), self.machine))
 
     def _queries(self) -> tuple[str, ...]:
         return tuple(q for q in facts(self.machine.name).probes if q not in self.target.absent)
@@ -672,7 +676,24 @@ class Run:
         try:
             return self.describe(self.target.call(obj, op, [], {}))
         except BaseException as e:
-            return ("raises", type(e).__name__)
+            return ("raises", exception_name(type(e), self.machine))
+
+
+def exception_name(cls: type, machine: Machine | None = None) -> str:
+    """An exception class as observations name it: by identity, not by name alone.
+
+    Its bare name when that name means this class (a builtin, or the machine's
+    namespace: ``CancelledError`` is asyncio's); else module and qualified name,
+    so that ``concurrent.futures.CancelledError`` is not ``CancelledError``.
+    """
+    name = cls.__name__
+    if getattr(builtins, name, None) is cls:
+        return name
+    if machine is not None and _namespace(machine).get(name) is cls:
+        return name
+    if cls.__module__.startswith("asyncio") and getattr(asyncio, name, None) is cls:
+        return name
+    return f"{cls.__module__}.{cls.__qualname__}"
 
 
 def _names_a_class(path: str) -> bool:
@@ -716,7 +737,7 @@ def task_outcome(run: Run, task: Any) -> tuple:
         return ("was cancelled",)
     exc = task.exception()
     if exc is not None:
-        return ("raised", type(exc).__name__, run.describe_args(exc))
+        return ("raised", exception_name(type(exc), run.machine), run.describe_args(exc))
     return ("returned", run.describe(task.result()))
 
 

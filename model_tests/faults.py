@@ -269,6 +269,17 @@ class BrokenIterFuture(_Future):
         yield  # a generator, never reached
 
 
+class ConcurrentCancelledErrorFuture(_Future):
+    """result() of a cancelled future raises concurrent.futures.CancelledError, asyncio's before 3.8."""
+
+    def result(self):
+        if self._state == "CANCELLED":
+            import concurrent.futures
+
+            raise concurrent.futures.CancelledError()
+        return super().result()
+
+
 # -- Event -----------------------------------------------------------------------
 
 def _bound_loop(self):
@@ -442,6 +453,8 @@ FAULTS: tuple[Fault, ...] = (
     Fault("no-source-traceback", "future", NoSourceTracebackFuture, ("F-REPR", "F-NEVER-RETRIEVED"),
           "debug mode records no creation stack"),
     Fault("broken-iter", "future", BrokenIterFuture, ("F-AWAIT",), "the __iter__ alias answers result()"),
+    Fault("concurrent-cancelled-error", "future", ConcurrentCancelledErrorFuture, ("F-RESULT-CANCELLED",),
+          "a cancelled future's result() raises concurrent.futures.CancelledError (same name, another class)"),
     Fault("rechecking-wait", "event", RecheckingEvent, ("E-SET-WAKES-CURRENT", "E-WAIT-OTHERWISE"),
           "wait() re-checks the flag after waking: set(); clear() loses the wakeup"),
     Fault("leaves-waiter", "event", LeavesWaiterEvent, ("E-WAIT-CANCELLED", "E-REPR"),
