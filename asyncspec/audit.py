@@ -199,7 +199,7 @@ def clause_statuses(machine: Any, target: Any, coverage: Any, counterexamples: d
 def counterexample_json(ce: Any) -> dict:
     d = ce.differences[0]
     return {
-        "text": ce.text(), "script": ce.script(), "aspect": d.aspect,
+        "text": ce.text(), "script": ce.script(), "aspect": d.aspect, "explanation": ce.explanation(),
         "expected": _jsonable(d.expected), "observed": _jsonable(d.observed),
         "path": [{"action": s.action.describe(), "rows": list(s.rows)} for s in ce.steps],
         "rows": list(ce.rows), "clauses": [cid for cid, _ in ce.clauses()],

@@ -405,12 +405,47 @@ class Counterexample:
         return render_script(self.machine, self.target, [s.action for s in self.steps],
                              self.differences[0])
 
+    def explanation(self) -> list[str]:
+        """The differences of the last step, one sentence each, in the words of asyncio's users."""
+        action = self.steps[-1].action.describe()
+        lines: list[str] = []
+        for d in self.differences:
+            if d.aspect == "outcome":
+                lines.append(f"{action}: {_outcome(d.observed)}; the spec says it {_outcome(d.expected, spec=True)}.")
+            elif d.aspect == "events":
+                expected, observed = list(d.expected), list(d.observed)
+                for e in observed:
+                    if e in expected:
+                        expected.remove(e)
+                    else:
+                        lines.append(f"During {action}: {_event(e)}, which the spec does not do.")
+                lines += [f"During {action}: the spec expects that {_event(e)}; it did not happen." for e in expected]
+                if not lines and d.expected != d.observed:
+                    lines.append(f"During {action}: the same calls happened in another order.")
+            else:
+                mine, theirs = dict(_pairs(d.expected)), dict(_pairs(d.observed))
+                for name in sorted(set(mine) | set(theirs)):
+                    a, b = mine.get(name), theirs.get(name)
+                    if a == b:
+                        continue
+                    if isinstance(a, tuple) and isinstance(b, tuple) and _answers(a) and _answers(b):
+                        spec_says = dict(a)
+                        for query, answer in b:
+                            if spec_says.get(query) != answer:
+                                lines.append(f"After {action}: {_query(name, query)} answers {answer!r}; "
+                                             f"the spec says {spec_says.get(query)!r}.")
+                    else:
+                        lines.append(f"After {action}: {name} is {_state(b)}; the spec says {_state(a)}.")
+        return lines
+
     def text(self) -> str:
         d = self.differences[0]
         out = [f"{self.target.name} deviates from the spec ({self.machine.title}) "
                f"after {len(self.steps)} step(s):", ""]
         out += ["Path through the state diagram:"] + [f"  {line}" for line in self.path()]
-        out += ["", f"Difference in {d.aspect}:",
+        out += ["", "In words:"] + [textwrap.fill(line, 100, initial_indent="  ", subsequent_indent="    ")
+                                    for line in self.explanation()]
+        out += ["", f"Difference in {d.aspect} (in the engine's terms):",
                 f"  expected (spec): {_show(d.expected)}",
                 f"  observed:        {_show(d.observed)}"]
         for extra in self.differences[1:]:
@@ -422,6 +457,51 @@ class Counterexample:
         where = f"the loop from {self.target.loop_source}" if self.target.loop_source else "a plain asyncio loop"
         out += ["", f"Reproduce on {where}:", "", textwrap.indent(self.script(), "    ")]
         return "\n".join(out)
+
+
+def _pairs(state: Any) -> list:
+    return [s for s in state if isinstance(s, tuple) and len(s) == 2] if isinstance(state, tuple) else []
+
+
+def _outcome(outcome: tuple, spec: bool = False) -> str:
+    if outcome and outcome[0] == "returns":
+        return f"{'returns' if spec else 'returned'} {outcome[1]!r}"
+    if outcome and outcome[0] == "raises":
+        args = outcome[2] if len(outcome) > 2 else ()
+        shown = ", ".join(map(repr, args))
+        return f"{'raises' if spec else 'raised'} {outcome[1]}({shown})"
+    return repr(outcome)
+
+
+def _event(e: tuple) -> str:
+    head = str(e[0]) if e else ""
+    if head == "callback":
+        return f"callback {e[1]} ran with {e[2]!r} in context {e[3]!r}"
+    if _schedules(e):
+        args = "".join(f", {a!r}" for a in e[2])
+        return f"{head}({e[1]}{args}, context={e[3]!r}) was called"
+    if head.endswith("call_exception_handler"):
+        message, exc, future, *more = e[1]
+        extra = "".join(f", {k}: {v!r}" for k, v in more)
+        return f"the loop's exception handler was called with {message!r}, exception {exc}, future {future}{extra}"
+    if head == "argument closed":
+        return f"the argument was {'closed' if e[1] else 'left open'}"
+    return repr(e)
+
+
+def _query(name: str, query: str) -> str:
+    if query.startswith("<observed>."):
+        return f"the observed fact {query.split('.', 1)[1]} of {name}"
+    return f"{name}.{query}()"
+
+
+def _state(value: Any) -> str:
+    if value is None:
+        return "absent"
+    if isinstance(value, tuple) and value and value[0] in ("pending", "was cancelled", "raised", "returned"):
+        return "a task that " + {"pending": "is pending", "was cancelled": "was cancelled"}.get(
+            value[0], f"{value[0]} {', '.join(map(repr, value[1:]))}")
+    return repr(value)
 
 
 def _show(value: Any) -> str:
