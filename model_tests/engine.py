@@ -354,7 +354,8 @@ class Run:
         #: (a factory's, an adapter's).
         self.classes: list[type] = list(target.classes)
         #: Whether every run of the world makes its objects by calling a class from the engine, so that
-        #: where debug mode says an object was made is the same line everywhere (see ``World``).
+        #: where debug mode says an object was made is the same line everywhere, and an object's address
+        #: in a text is its own (see ``World``).
         self.exact_origin = True
         self.before_probe: Callable[[], None] = lambda: None
 
@@ -442,9 +443,11 @@ class Run:
             text = text.replace(f"<{cls.__name__} ", "<{cls} ")
             text = text.replace(f"{cls.__name__} exception was never retrieved",
                                 "{cls} exception was never retrieved")
-        # An address that is a named object's own is that object's, on every run.
-        for name, obj in self.objects.items():
-            text = text.replace(f"0x{id(obj):x}", f"0x<{name}>")
+        # An address that is a named object's own is that object's, on every run: where every target is
+        # a class the engine calls (an adapter's text may name the object it wraps instead).
+        if self.exact_origin:
+            for name, obj in self.objects.items():
+                text = text.replace(f"0x{id(obj):x}", f"0x<{name}>")
         # Any default object repr names its own class; which class is the implementation's business,
         # as long as the name is a class's (a mangled one is not).
         text = re.sub(r"<([\w.]+) object at 0x", lambda m: "<{cls} object at 0x" if _names_a_class(m.group(1))
