@@ -32,7 +32,7 @@ import weakref
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from ..spec import Machine, Observed, resolve_namespace
+from ..spec import Machine, Observed, compiled, resolve_namespace
 from ..spec.errors import HarnessAbort, StepTimeout, TargetCrashed  # noqa: F401 - HarnessAbort for explore
 from .machines import facts, kinds
 from .recipes import EXCEPTIONS, Recipe
@@ -668,7 +668,7 @@ class Run:
         try:
             if self.target.observe is not None:
                 return self.describe(self.target.observe(obj, observed))
-            return self.describe(eval(_code(observed.expr), _namespace(self.machine), {"self": obj}))
+            return self.describe(eval(compiled(observed.expr), _namespace(self.machine), {"self": obj}))
         except BaseException as e:
             return ("raises", exception_name(type(e), self.machine))
 
@@ -721,14 +721,6 @@ def _names_a_class(path: str) -> bool:
     return False
 
 
-_CODE: dict[str, Any] = {}
-
-
-def _code(expr: str) -> Any:
-    code = _CODE.get(expr)
-    if code is None:
-        code = _CODE[expr] = compile(expr, "<observed>", "eval")
-    return code
 
 
 _NAMESPACES: dict[int, tuple[Machine, dict[str, Any]]] = {}

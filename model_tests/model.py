@@ -19,8 +19,8 @@ import weakref
 from types import GeneratorType
 from typing import Any, Callable, Generator
 
-from ..spec import Attempt, Machine, Observed, OperationPlan, Plan, RowPlan, Spec, class_attribute, plan_of, \
-    resolve_namespace
+from ..spec import Attempt, Machine, Observed, OperationPlan, Plan, RowPlan, Spec, class_attribute, compiled, \
+    plan_of, resolve_namespace
 
 
 class Recorder:
@@ -63,7 +63,7 @@ class _Call:
         scope["self"] = obj
         scope.update(self.env)
         scope.update(extra)
-        return eval(_code(expr), obj.asyncspec_globals, scope)
+        return eval(compiled(expr), obj.asyncspec_globals, scope)
 
     def get(self, field: str) -> Any:
         return getattr(self.obj, self.obj.asyncspec_machine.field(field).attr)
@@ -167,7 +167,7 @@ def _choose(op: OperationPlan, state: str, call: _Call, globals_: dict[str, Any]
         for name, expr in guard.let:
             call.bind(name, call.eval(expr))
         # Matched by class, as ``except`` matches: the name means what it means in the declaration.
-        expected = eval(_code(guard.raises), globals_)
+        expected = eval(compiled(guard.raises), globals_)
         try:
             call.bind(guard.bind, call.eval(guard.attempt))
         except expected as e:
@@ -178,14 +178,6 @@ def _choose(op: OperationPlan, state: str, call: _Call, globals_: dict[str, Any]
     return decision.choose(lambda guard: call.holds(guard.name, guard.expr), refuses)
 
 
-_CODE: dict[str, Any] = {}
-
-
-def _code(expr: str) -> Any:
-    code = _CODE.get(expr)
-    if code is None:
-        code = _CODE[expr] = compile(expr, "<spec>", "eval")
-    return code
 
 
 def model_class(machine: Machine, recorder: Recorder) -> type:

@@ -15,7 +15,7 @@ from . import ensure_future as _ensure_future
 from . import event as _event
 from . import future as _future
 from . import seed
-from ._names import resolve_namespace
+from ._names import compiled, resolve_namespace
 from ._plan import (
     DECISIONS, Attempt, Branch, Constructor, Decision, GuardTest, OperationPlan, Plan, RowPlan, class_attribute, lower,
     plan_of,
@@ -36,7 +36,7 @@ __all__ = [
     "DECLARATIONS", "DEFAULT_PROFILE", "Decision", "Delegates", "DeclaredDifference", "Observed", "EFFECTS", "Effect", "Emitter", "Field",
     "ForEach", "Guard", "GuardTest", "Interpreter", "InvalidSpec", "Keep", "Machine", "OUTPUTS", "Operation",
     "OperationPlan", "Output", "PROFILES", "Park", "Plan", "Raises", "Reraises", "Returns", "Row", "RowPlan",
-    "Set", "Spec", "State", "Suspend", "class_attribute", "load", "lower", "plan_of", "resolve_namespace", "row_matches", "seed",
+    "Set", "Spec", "State", "Suspend", "class_attribute", "compiled", "load", "lower", "plan_of", "resolve_namespace", "row_matches", "seed",
     "state_part",
 ]
 

@@ -21,3 +21,14 @@ def resolve_namespace(machine: Machine) -> dict[str, Any]:
             raise InvalidSpec(f"{machine.name}: namespace {name!r}", "an importable 'module:attr'",
                               target, str(e)) from None
     return names
+
+
+_COMPILED: dict[str, Any] = {}
+
+
+def compiled(expr: str) -> Any:
+    """A declaration's expression, compiled once for ``eval`` (the model's and the engine's one cache)."""
+    code = _COMPILED.get(expr)
+    if code is None:
+        code = _COMPILED[expr] = compile(expr, "<spec>", "eval")
+    return code
