@@ -5,8 +5,11 @@ A TARGET is ``MODULE:ATTR``, imported with the current directory on
 
 * a Future class, an Event class or an ensure_future-like function: the kind
   is detected from the object (``--kind`` overrides it);
-* a factory: with ``--kind future``, a callable taking the loop and returning
-  a future (``loop.create_future`` style);
+* a factory: a callable with a ``loop`` parameter is a Future factory taking
+  the loop and returning a future (``loop.create_future`` style; ``--kind
+  future`` says so for a callable without one);
+* an event loop: a loop class is detected by its operations; a loop factory
+  (``asyncio:new_event_loop``), or ``uvloop``, needs ``--kind loop``;
 * an :class:`Adapter` (a subclass or an instance), which maps the spec's
   operations onto the target's API.
 
@@ -36,7 +39,7 @@ import os
 import sys
 from typing import Any, Callable
 
-from .model_tests.engine import Target, class_target, function_target, recording_loop_class
+from .model_tests.engine import Target, class_target, function_target, loop_target
 from .model_tests.machines import facts, kinds, spec_for
 from .spec.errors import TargetError, UsageError
 
@@ -108,13 +111,31 @@ def detect_kind(obj: Any) -> str | None:
             return ranked[0][0]
         return None
     if callable(obj):
+        if _takes_the_loop(obj):
+            # ``loop.create_future`` style: called with the loop, it makes the object.
+            takes = [kind for kind in KINDS if facts(kind).takes_loop]
+            return takes[0] if len(takes) == 1 else None
         functions = [kind for kind in KINDS if facts(kind).function]
         return functions[0] if len(functions) == 1 else None
     return None
 
 
+def _takes_the_loop(obj: Any) -> bool:
+    """Whether a callable's one required parameter is the loop (``loop``, or ``self`` of a loop method)."""
+    try:
+        parameters = inspect.signature(obj).parameters.values()
+    except (TypeError, ValueError):
+        return False
+    P = inspect.Parameter
+    required = [p.name for p in parameters if p.default is P.empty and p.kind in (P.POSITIONAL_ONLY,
+                                                                               P.POSITIONAL_OR_KEYWORD)]
+    return required == ["loop"] or (required == ["self"] and "Loop" in getattr(obj, "__qualname__", ""))
+
+
 def resolve(spec: str, kind: str | None = None, loop: str = "asyncio") -> Target:
     """The engine's Target for a TARGET string; TargetError when it cannot be audited."""
+    if kind is not None and kind in KINDS and facts(kind).is_loop:
+        return loop_target(spec, kind, resolve_loop(spec, "target") or asyncio.new_event_loop, _loop_source(spec))
     obj = import_object(spec)
     found = detect_kind(obj)
     kind = kind or found
@@ -124,8 +145,10 @@ def resolve(spec: str, kind: str | None = None, loop: str = "asyncio") -> Target
                           f"pass --kind to say")
     if kind not in KINDS:
         raise TargetError(f"expected a kind in {KINDS}, found {kind!r}")
+    if facts(kind).is_loop:  # a loop class, detected by its operations
+        return loop_target(spec, kind, obj, spec)
     loop_factory = resolve_loop(loop)
-    loop_source = "" if loop in ("asyncio", "", None) else loop
+    loop_source = _loop_source(loop)
     if isinstance(obj, type) and issubclass(obj, Adapter):
         try:
             obj = obj()
@@ -166,36 +189,40 @@ def _what(obj: Any) -> str:
     return f"{type(obj).__name__} {obj!r}"[:120]
 
 
-def resolve_loop(loop: str) -> Any:
-    """A loop factory for ``--loop``: asyncio's (None), uvloop's, or MODULE:ATTR."""
+def _loop_source(loop: str) -> str:
+    """How a reproduction script makes the loop: "" for asyncio's, "uvloop", or MODULE:ATTR."""
+    return "" if loop in ("asyncio", "", None) else loop
+
+
+def resolve_loop(loop: str, what: str = "--loop") -> Any:
+    """A loop factory: asyncio's (None), uvloop's, or MODULE:ATTR naming a loop class or factory.
+
+    The factory is used as it is: the engine observes the loops it makes through
+    their public methods only, so a loop class is never subclassed.
+    """
     if loop in ("asyncio", "", None):
         return None
     if loop == "uvloop":
         try:
             import uvloop
         except ImportError:
-            raise TargetError("--loop uvloop needs the uvloop package: pip install uvloop") from None
-        return recording_loop_class(uvloop.Loop)
-    factory = import_object(loop, "--loop")
+            raise TargetError(f"{what} uvloop needs the uvloop package: pip install uvloop") from None
+        return uvloop.Loop
+    factory = import_object(loop, what)
     if isinstance(factory, type) and issubclass(factory, asyncio.AbstractEventLoop):
-        return recording_loop_class(factory)
+        return factory
     if callable(factory):
-        return _instrumented_factory(factory, loop)
-    raise TargetError(f"expected --loop asyncio, uvloop or MODULE:ATTR naming a loop class or "
+        return _checked_factory(factory, loop, what)
+    raise TargetError(f"expected {what} asyncio, uvloop or MODULE:ATTR naming a loop class or "
                       f"factory, found {loop!r}")
 
 
-def _instrumented_factory(factory: Callable[[], Any], name: str) -> Callable[[], Any]:
-    """Wrap a loop factory's loops so that they report calls, when the loop is not a class we can subclass."""
+def _checked_factory(factory: Callable[[], Any], name: str, what: str) -> Callable[[], Any]:
+    """The factory, refusing what is not an event loop with a one-line error."""
     def make() -> Any:
         loop = factory()
         if not isinstance(loop, asyncio.AbstractEventLoop):
-            raise TargetError(f"--loop {name} returned {type(loop).__name__}, not an event loop")
-        cls = recording_loop_class(type(loop))
-        try:
-            loop.__class__ = cls
-        except TypeError:
-            pass  # a C loop type: calls are not recorded, everything else is still compared
+            raise TargetError(f"{what} {name} returned {type(loop).__name__}, not an event loop")
         return loop
     return make
 

@@ -39,6 +39,7 @@ DEFAULT_TARGETS: tuple[str, ...] = (
     "asyncspec.impl:Future", "asyncio:Future", "asyncio.futures:_PyFuture",
     "asyncspec.impl:Event", "asyncio:Event",
     "asyncspec.impl:ensure_future", "asyncio:ensure_future",
+    "asyncio:SelectorEventLoop",
 )
 DEFAULT_EXAMPLES = 20
 STATUSES = ("pass", "deviation", "not-applicable", "error")

@@ -63,6 +63,13 @@ def _seed(text: str) -> int:
         raise argparse.ArgumentTypeError(f"expected an integer seed, found {text!r}") from None
 
 
+def _kinds_shown() -> str:
+    """What ``--kind`` accepts, as help shows it: each machine, and each alias."""
+    from .model_tests.machines import TABLE
+
+    return "{" + ",".join([*DECLARATIONS, *(a for e in TABLE.values() for a in e.aliases)]) + "}"
+
+
 def parser() -> argparse.ArgumentParser:
     p = _Parser(prog="asyncspec", description=(
         "asyncio's Future, Event and ensure_future as an executable specification: "
@@ -92,12 +99,12 @@ def parser() -> argparse.ArgumentParser:
                    help="processes exhaustive exploration splits each level across (default: one per core)")
 
     o = sub.add_parser("ops", help="list each kind's operations: parameters, kind, clauses (for adapter writers)")
-    o.add_argument("--kind", choices=tuple(DECLARATIONS), action="append")
+    o.add_argument("--kind", type=_kind, choices=tuple(DECLARATIONS), action="append", metavar=_kinds_shown())
     o.add_argument("--profile", choices=sorted(PROFILES), default="cpython")
 
     a = sub.add_parser("audit", help="audit implementations for compliance, clause by clause")
     a.add_argument("targets", nargs="*", metavar="TARGET", help="MODULE:ATTR (default: the built-in set)")
-    a.add_argument("--kind", choices=tuple(DECLARATIONS))
+    a.add_argument("--kind", type=_kind, choices=tuple(DECLARATIONS), metavar=_kinds_shown())
     a.add_argument("--loop", default="asyncio", metavar="asyncio|uvloop|MODULE:ATTR")
     a.add_argument("--profile", choices=sorted(PROFILES), default="cpython")
     a.add_argument("--format", dest="report_format", default="text",
@@ -182,6 +189,13 @@ def cmd_check(args: argparse.Namespace) -> int:
 
     return run_check(args.machine or KINDS, profile=args.profile, examples=args.examples, depth=args.depth,
                      seed=args.seed, verbose=args.verbose, jobs=args.jobs or os.cpu_count() or 1)
+
+
+def _kind(text: str) -> str:
+    """A machine name for ``--kind``: the name itself, or an alias of it (``loop``)."""
+    from .model_tests.machines import canonical_kind
+
+    return canonical_kind(text)
 
 
 def cmd_audit(args: argparse.Namespace) -> int:

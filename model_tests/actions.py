@@ -64,6 +64,8 @@ def operation_actions(machine: Machine, op: Operation, obj: str, task_name: str,
     """The actions through which the engine reaches ``op`` on ``obj``."""
     if op.kind == "continuation":
         return []  # reached by resuming the operation that suspended
+    if op.name in facts(machine.name).driven:
+        return []  # the harness runs it: the loop's one iteration (``once``, ``idle``)
     if op.kind in ("query", "command"):
         return [Action("call", op.name, obj, a, k) for a, k in argument_sets(op, domains)]
     if op.kind == "property":

@@ -22,19 +22,21 @@ from __future__ import annotations
 
 import asyncio
 import builtins
+import contextlib
 import contextvars
 import functools
 import gc
 import inspect
+import logging
 import re
 import sys
 import weakref
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 from ..spec import Machine, Observed, compiled, resolve_namespace
 from ..spec.errors import HarnessAbort, StepTimeout, TargetCrashed  # noqa: F401 - HarnessAbort for explore
-from .machines import facts, kinds
+from .machines import NOTED_LOOP_CALLS, facts, kinds
 from .recipes import EXCEPTIONS, Recipe
 
 #: What a named thing in a run is: the machine's objects, and what the harness makes around them.
@@ -160,6 +162,8 @@ class Target:
     #: The model only: what the spec answers for an observed fact (``Machine.observed``) about an object.
     observe: Callable[[Any, Observed], Any] | None = None
     classes: tuple[type, ...] = ()
+    #: The model only: where it reports the rows it fires (paused while the harness acts).
+    recorder: Any = None
 
     def call(self, obj: Any, op: str, args: list, kwargs: dict) -> Any:
         custom = getattr(self.adapter, f"call_{op.strip('_')}", None)
@@ -187,75 +191,81 @@ class Target:
         return getattr(obj, op)(*args)
 
 
-def recording_loop_class(base: type) -> type:
-    """Subclass an event loop class so that it reports the calls a target makes to it."""
-
-    class RecordingLoop(base):
-        _asyncspec_run: "Run | None" = None
-
-        def _asyncspec_note(self, entry: tuple) -> None:
-            run = self._asyncspec_run
-            if run is not None and run.recording:
-                run.log.append(entry)
-
-        def call_soon(self, callback, *args, context=None):
-            self._asyncspec_note((f"{self._asyncspec_describe(self)}.call_soon", self._asyncspec_name(callback),
-                                  tuple(map(self._asyncspec_describe, args)), context_mark(context)))
-            return super().call_soon(callback, *args, context=context)
-
-        def call_soon_threadsafe(self, callback, *args, context=None):
-            self._asyncspec_note((f"{self._asyncspec_describe(self)}.call_soon_threadsafe",
-                                  self._asyncspec_name(callback),
-                                  tuple(map(self._asyncspec_describe, args)), context_mark(context)))
-            return super().call_soon_threadsafe(callback, *args, context=context)
-
-        def call_exception_handler(self, context):
-            self._asyncspec_note(("loop.call_exception_handler", self._asyncspec_handler(context)))
-            run = self._asyncspec_run
-            if run is None or not run.silence_handler:
-                return super().call_exception_handler(context)
-            return None
-
-        def create_task(self, coro, **kwargs):
-            self._asyncspec_note(("loop.create_task", self._asyncspec_describe(coro)))
-            return super().create_task(coro, **kwargs)
-
-        def _asyncspec_name(self, callback: Any) -> str:
-            run = self._asyncspec_run
-            return run.describe(callback) if run else "?"
-
-        def _asyncspec_describe(self, value: Any) -> Any:
-            run = self._asyncspec_run
-            return run.describe(value) if run else "?"
-
-        def _asyncspec_machine(self) -> Machine | None:
-            run = self._asyncspec_run
-            return run.machine if run is not None else None
-
-        def _asyncspec_handler(self, context: dict) -> tuple:
-            run = self._asyncspec_run
-            described = run.describe_text(str(context.get("message", ""))) if run else ""
-            exc = context.get("exception")
-            found = (described, exception_name(type(exc), self._asyncspec_machine()) if exc is not None else None,
-                     run.describe(context.get("future")) if run else None)
-            stack = context.get("source_traceback")
-            if stack is None:
-                return found
-            # Debug mode: the stack where the object was made ends at the code that asked for it: the
-            # engine's line that called the class; for a factory, its own line, so then only whether
-            # the stack wrongly ends inside the constructor is compared.
-            last = stack[-1] if len(stack) else None
-            if last is None:
-                return found + (("source_traceback", "empty"),)
-            if run is not None and run.exact_origin:
-                return found + (("source_traceback", (last.name, last.lineno)),)
-            return found + (("source_traceback", "ends in __init__" if last.name == "__init__" else "ends at the caller"),)
-
-    RecordingLoop.__name__ = f"Recording{base.__name__}"
-    return RecordingLoop
+#: The loop class runs use unless a target names another (``--loop``): asyncio's, as it is.
+DEFAULT_LOOP = asyncio.SelectorEventLoop
 
 
-DEFAULT_LOOP = recording_loop_class(asyncio.SelectorEventLoop)
+class ExceptionHandler:
+    """An exception handler that records how the loop called it, whatever the arguments.
+
+    The harness installs one on every loop it makes, with ``set_exception_handler``
+    (the public hook): a loop that calls it as ``handler(context)`` or
+    ``handler(None, context)`` is seen doing so. It never logs.
+    """
+
+    def __init__(self, run: "Run", name: str = "") -> None:
+        self.run = run
+        self.name = name
+
+    def __call__(self, *args: Any) -> None:
+        run = self.run
+        if not run.recording:
+            return
+        *given, context = args if args else (None,)
+        how = tuple(run.describe(a) for a in given)
+        run.log.append(("exception handler", self.name, how,
+                        run.handler_context(context) if isinstance(context, dict) else run.describe(context)))
+
+    def __repr__(self) -> str:
+        return self.name or "<the harness's handler>"
+
+
+class TaskFactory:
+    """A task factory that records its calls, then makes an asyncio Task as the loop would."""
+
+    def __init__(self, run: "Run", name: str = "") -> None:
+        self.run = run
+        self.name = name
+
+    def __call__(self, loop: Any, coro: Any, **kwargs: Any) -> Any:
+        run = self.run
+        if run.recording:
+            run.log.append((f"{run.describe(loop)}.create_task", run.describe(coro), self.name))
+        return asyncio.Task(coro, loop=loop, **kwargs)
+
+    def __repr__(self) -> str:
+        return self.name or "<the harness's task factory>"
+
+
+class _AsyncioLog(logging.Handler):
+    """What reaches the ``asyncio`` logger (the default exception handler's lines), noted by the run stepping.
+
+    Installed once on that logger; being a handler, it also keeps Python's
+    last-resort handler from printing what the targets log outside a step.
+    """
+
+    performing: "Run | None" = None
+
+    def emit(self, record: logging.LogRecord) -> None:
+        run = self.performing
+        if run is not None and run.recording:
+            first = record.getMessage().split("\n", 1)[0]
+            run.log.append(("logged", record.levelname, run.describe_text(first)))
+
+
+_ASYNCIO_LOG = _AsyncioLog()
+
+
+def _recorded(run: "Run", loop: Any, method: str) -> Callable[..., Any]:
+    """The loop's own ``method``, called unchanged, after noting the call (what the object asked)."""
+    original = getattr(loop, method)
+
+    def note(callback: Any, *args: Any, context: Any = None) -> Any:
+        if run.recording:
+            run.log.append((f"{run.describe(loop)}.{method}", run.describe(callback),
+                            tuple(map(run.describe, args)), context_mark(context)))
+        return original(callback, *args, context=context)
+    return note
 
 
 def context_mark(context: Any) -> Any:
@@ -271,9 +281,17 @@ class Callback:
         self.run = run
         self.name = name
 
-    def __call__(self, arg: Any) -> None:
-        if self.run is not None:
-            self.run.log.append(("callback", self.name, self.run.describe(arg), CONTEXT.get()))
+    def __call__(self, *args: Any) -> None:
+        run = self.run
+        if run is not None:
+            shown = run.describe(args[0]) if len(args) == 1 else run.describe(args)
+            running = asyncio._get_running_loop()
+            run.log.append(("callback", self.name, shown, CONTEXT.get())
+                           + ((("running loop", run.describe(running)),) if running is not run.loop else ()))
+            self.then(run)
+
+    def then(self, run: "Run") -> None:
+        """What the callback does after recording its call."""
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Callback) and other.name == self.name
@@ -283,6 +301,39 @@ class Callback:
 
     def __repr__(self) -> str:
         return self.name
+
+
+class RaisingCallback(Callback):
+    """A callback that raises ValueError once it has recorded its call."""
+
+    def then(self, run: "Run") -> None:
+        raise ValueError(f"raised by {self.name}")
+
+
+class ChainingCallback(Callback):
+    """A callback that schedules another with ``call_soon`` on the run's loop once it has run."""
+
+    def __init__(self, run: "Run | None", name: str, next_name: str) -> None:
+        super().__init__(run, name)
+        self.next_name = next_name
+
+    def then(self, run: "Run") -> None:
+        run.loop.call_soon(Callback(run, self.next_name))
+
+
+class LoopCallingCallback(Callback):
+    """A callback that calls one of the running loop's methods (``run_forever``, ``close``) and notes the outcome."""
+
+    def __init__(self, run: "Run | None", name: str, method: str) -> None:
+        super().__init__(run, name)
+        self.method = method
+
+    def then(self, run: "Run") -> None:
+        try:
+            outcome: tuple = ("returns", run.describe(getattr(run.loop, self.method)()))
+        except Exception as e:
+            outcome = ("raises", exception_name(type(e), run.machine), run.describe_args(e))
+        run.log.append((f"{self.name} called loop.{self.method}()", outcome))
 
 
 class DuckFuture:
@@ -336,7 +387,6 @@ class Run:
         self.target = target
         self.machine = machine
         self.debug = False
-        self.loop = self._new_loop()
         self._other_loop: asyncio.AbstractEventLoop | None = None
         self._closed_loop: asyncio.AbstractEventLoop | None = None
         self.objects: dict[str, Any] = {}
@@ -345,7 +395,6 @@ class Run:
         self.keep: list[Any] = []
         self.log: list[tuple] = []
         self.recording = True
-        self.silence_handler = True
         self.tasks: dict[str, asyncio.Task] = {}
         self.closed_args: dict[str, Any] = {}
         #: Objects made without running their constructor: only operations are asked of them.
@@ -358,16 +407,55 @@ class Run:
         #: in a text is its own (see ``World``).
         self.exact_origin = True
         self.before_probe: Callable[[], None] = lambda: None
+        self.loop = self._new_loop()
 
     def _new_loop(self) -> asyncio.AbstractEventLoop:
+        """A loop from the target's factory, observed through its public surface only.
+
+        Its exception handler is a recording one, set with ``set_exception_handler``.
+        Where the loop is not what is audited but what an object uses, the run
+        also notes what the object asks of it: a recording task factory, set with
+        ``set_task_factory``, and, where the loop object takes attributes (asyncio's
+        do), its ``call_soon`` and ``call_soon_threadsafe`` noted before they run
+        unchanged. Nothing of the loop is replaced: what it does is what is seen.
+        """
+        logger = logging.getLogger("asyncio")
+        if _ASYNCIO_LOG not in logger.handlers:
+            logger.addHandler(_ASYNCIO_LOG)
         loop = (self.target.loop_factory or DEFAULT_LOOP)()
-        try:
-            setattr(loop, "_asyncspec_run", self)
-        except AttributeError:
-            pass
+        with self.harness():
+            loop.set_exception_handler(ExceptionHandler(self))
+            if not facts(self.machine.name).is_loop:
+                loop.set_task_factory(TaskFactory(self))
+                for method in NOTED_LOOP_CALLS:
+                    try:
+                        setattr(loop, method, _recorded(self, loop, method))
+                    except AttributeError:
+                        break  # a loop without instance attributes (uvloop's) is observed by its effects
         if self.debug:
             _debug(loop)
         return loop
+
+    def handler_context(self, context: dict) -> tuple:
+        """What an exception handler was given, in terms every run shares."""
+        described = self.describe_text(str(context.get("message", "")))
+        exc = context.get("exception")
+        found: tuple = (described, exception_name(type(exc), self.machine) if exc is not None else None,
+                        self.describe(context.get("future")))
+        if "handle" in context:
+            found += (("handle", self.describe(context["handle"])),)
+        stack = context.get("source_traceback")
+        if stack is None:
+            return found
+        # Debug mode: the stack where the object was made ends at the code that asked for it: the
+        # engine's line that called the class; for a factory, its own line, so then only whether
+        # the stack wrongly ends inside the constructor is compared.
+        last = stack[-1] if len(stack) else None
+        if last is None:
+            return found + (("source_traceback", "empty"),)
+        if self.exact_origin:
+            return found + (("source_traceback", (last.name, last.lineno)),)
+        return found + (("source_traceback", "ends in __init__" if last.name == "__init__" else "ends at the caller"),)
 
     def set_debug(self) -> None:
         """Put the run's loops in asyncio's debug mode, now and when made."""
@@ -395,12 +483,20 @@ class Run:
         """Close the loops without running them: what is still scheduled is the target's code,
         and it runs only inside a step, where a timeout guards it."""
         self.recording = False
+        unhandled = False
         for loop in (self.loop, self._other_loop):
-            if loop is None or loop.is_closed():
-                continue
-            loop.close()
+            with self.harness():
+                if loop is None or loop.is_closed():
+                    continue
+                unhandled = unhandled or loop.get_exception_handler() is None
+                loop.close()
         self.objects.clear()
         self.keep.clear()
+        self.tasks.clear()
+        if unhandled:
+            # A loop left with the default handler logs what is finalized later (a pending task):
+            # finalize it now, before another run's step could take the line for its own.
+            gc.collect()
 
     # -- naming --------------------------------------------------------------
     def name(self, obj: Any, name: str, role: str) -> None:
@@ -475,6 +571,17 @@ class Run:
                 found = Callback(self, recipe.value)
                 self.name(found, recipe.value, CALLBACK)
             return found
+        if kind in _MADE_BY_NAME:
+            found = self.objects.get(recipe.value)
+            if found is None:
+                found = _MADE_BY_NAME[kind](self, recipe.value, *recipe.args)
+                self.name(found, recipe.value, CALLBACK)
+            return found
+        if kind == "handler_context":
+            handed: dict[str, Any] = {"message": "m"}
+            if recipe.value:
+                handed["exception"] = EXCEPTIONS[recipe.value]("e")
+            return handed
         if kind == "equal_callback":
             return Callback(self, recipe.value)
         if kind == "context":
@@ -517,8 +624,10 @@ class Run:
         # must not depend on whatever ran before in this process.
         policy = asyncio.get_event_loop_policy()
         previous = getattr(policy._local, "_loop", None) if hasattr(policy, "_local") else None
-        asyncio.set_event_loop(self.loop)
+        # (The model of the loop contract is a loop by its operations, not an AbstractEventLoop.)
+        asyncio.set_event_loop(self.loop if isinstance(self.loop, asyncio.AbstractEventLoop) else None)
         outcome: tuple
+        _ASYNCIO_LOG.performing = self
         try:
             value = self._apply(action)
             outcome = ("returns", self.describe_text(value) if isinstance(value, str) else self.describe(value))
@@ -532,6 +641,7 @@ class Run:
                 raise TargetCrashed(f"making the object raised {type(e).__name__}: {e}") from None
             outcome = ("raises", exception_name(type(e), self.machine), self.describe_args(e))
         finally:
+            _ASYNCIO_LOG.performing = None
             CONTEXT.reset(token)
             asyncio.set_event_loop(previous)
         for name, made in self.closed_args.items():
@@ -618,10 +728,33 @@ class Run:
         if verb in ("once", "idle"):
             # An object bound to the other loop has its callbacks run there, after this loop's.
             for each in (self.loop, self._other_loop):
-                if each is not None and not each.is_closed():
+                with self.harness():
+                    closed = each is None or each.is_closed()
+                if not closed and each is not None:
                     self._drain(each, rounds=1 if verb == "once" else IDLE_LIMIT)
+                elif each is not None and facts(self.machine.name).is_loop:
+                    # The loop audited, closed: running it must refuse (nothing was scheduled to stop it).
+                    try:
+                        each.run_forever()
+                        self.log.append(("run_forever()", "returned"))
+                    except Exception as e:
+                        self.log.append(("run_forever()", "raised", exception_name(type(e), self.machine)))
             return None
         raise AssertionError(f"unknown verb {verb!r}")
+
+    @contextlib.contextmanager
+    def harness(self) -> Iterator[None]:
+        """While the harness itself acts on the run's loop: nothing is noted, and the model fires no row."""
+        recording, self.recording = self.recording, False
+        recorder = self.target.recorder
+        try:
+            if recorder is None:
+                yield
+            else:
+                with recorder.pause():
+                    yield
+        finally:
+            self.recording = recording
 
     def _track(self, task: Any, name: str) -> Any:
         self.name(task, name, TASK)
@@ -631,11 +764,14 @@ class Run:
 
     def _drain(self, loop: asyncio.AbstractEventLoop, rounds: int) -> None:
         """Run ``rounds`` loop iterations, stopping early once the loop is idle."""
+        def stop() -> None:
+            with self.harness():
+                loop.stop()
+
         for _ in range(rounds):
             before = len(self.log)
-            recording, self.recording = self.recording, False
-            loop.call_soon(loop.stop)  # the harness's own handle, not the target's
-            self.recording = recording
+            with self.harness():
+                loop.call_soon(stop)  # the harness's own handle, not the target's
             loop.run_forever()
             if rounds > 1 and len(self.log) == before and not _has_ready(loop):
                 break
@@ -680,6 +816,13 @@ class Run:
             return self.describe(self.target.call(obj, op, [], {}))
         except BaseException as e:
             return ("raises", exception_name(type(e), self.machine))
+
+
+#: Recipe kinds made once per run and then known by name, and what makes them.
+_MADE_BY_NAME: dict[str, Callable[..., Any]] = {
+    "raising_callback": RaisingCallback, "chaining_callback": ChainingCallback,
+    "loop_calling_callback": LoopCallingCallback, "handler": ExceptionHandler, "task_factory": TaskFactory,
+}
 
 
 def _debug(loop: asyncio.AbstractEventLoop) -> None:
@@ -771,6 +914,8 @@ def _python_of(action: Action, machine: Machine) -> str:
     call = f"{action.operation}({', '.join(args)})"
     verb = action.verb
     if verb == "new":
+        if facts(machine.name).is_loop:
+            return f"{action.result} = loop  # the loop audited"
         debug = "loop.set_debug(True); " if action.debug else ""
         if action.uninitialized:
             return f"{debug}{action.result} = Uninitialized()"
@@ -807,6 +952,8 @@ def _python_of(action: Action, machine: Machine) -> str:
 
 def model_target(kind: str, model: Any) -> Target:
     """The model, interpreted from the declarations, as a target."""
+    if facts(kind).is_loop:
+        return loop_target("model", kind, model, is_model=True, classes=(model,), loop_source="")
     if facts(kind).function:
         return Target("model", kind, function=model, is_model=True, classes=(model.asyncspec_class,))
 
@@ -839,6 +986,12 @@ def class_target(name: str, kind: str, cls: type, source: str = "", **extra: Any
     classes: tuple[Any, ...] = (cls, sub) if sub else (cls,)
     return Target(name, kind, make=_maker(kind, cls), make_uninitialized=sub, construct=cls, source=source,
                   classes=classes, **extra)
+
+
+def loop_target(name: str, kind: str, factory: Callable[[], Any], source: str = "", **extra: Any) -> Target:
+    """An event loop (the loop contract): the run's loop, made by ``factory``, is the object audited."""
+    extra.setdefault("loop_source", source)
+    return Target(name, kind, make=lambda loop: loop, loop_factory=factory, source=source, **extra)
 
 
 def function_target(name: str, function: Callable[..., Any], source: str = "", kind: str | None = None,

@@ -10,7 +10,7 @@ from typing import Any, Iterable, Sequence
 
 from ..spec import DeclaredDifference, Machine, Spec, row_matches
 from .engine import Action, Observation, Run, Target, step_context
-from .machines import spec_for
+from .machines import NOTED_LOOP_CALLS, facts, spec_for
 from .model import Recorder
 
 
@@ -142,7 +142,7 @@ def _mentions(value: Any, names: set[str]) -> bool:
 
 def _schedules(event: tuple) -> bool:
     """Whether a logged event is a loop's call_soon() or call_soon_threadsafe() (of either loop of the run)."""
-    return bool(event) and str(event[0]).rsplit(".", 1)[-1].startswith("call_soon")
+    return bool(event) and str(event[0]).rsplit(".", 1)[-1] in NOTED_LOOP_CALLS
 
 
 def _none_for(events: tuple, context: Any) -> tuple:
@@ -272,6 +272,10 @@ class World:
 
 # -- counterexamples ---------------------------------------------------------------
 
+#: The recipe kinds that hand a callback (or a handler, a factory) to the target, named as events name it.
+CALLBACK_RECIPES = ("callback", "equal_callback", "raising_callback", "chaining_callback", "loop_calling_callback",
+                    "handler", "task_factory")
+
 #: What a difference is blamed on when no row of the spec can be named for it.
 HARNESS_ROW = "(harness)"
 #: The clause such a difference breaks: every observed difference is a deviation.
@@ -288,6 +292,25 @@ def _answers(value: Any) -> bool:
 def _query_of(row_id: str) -> str:
     """The operation a row answers: ``PENDING.done`` -> ``done``."""
     return row_id.split(".", 1)[1].split("[", 1)[0]
+
+
+def _how_callbacks_differ(differences: Sequence[Difference]) -> str:
+    """When only the callbacks that ran differ: whether the same ones "ran differently", else "ran or not"."""
+    if not differences or any(d.aspect != "events" for d in differences):
+        return ""
+    out = ""
+    for d in differences:
+        def split(events: Any) -> tuple[list, list]:
+            ran = [e for e in events if e and e[0] == "callback"]
+            return ran, [e for e in events if not (e and e[0] == "callback")]
+        (mine, other), (theirs, rest) = split(d.expected), split(d.observed)
+        if other != rest:
+            return ""
+        if [e[1] for e in mine] != [e[1] for e in theirs]:
+            out = "ran or not"
+        elif not out:
+            out = "ran differently"
+    return out
 
 
 def _items(value: Any) -> list:
@@ -332,6 +355,15 @@ class Counterexample:
         rows = step.rows
         if any(d.aspect == "state" for d in self.differences):
             rows = rows + tuple(r for r in self._queried() if r not in rows)
+        how = _how_callbacks_differ(self.differences)
+        if how == "ran differently":
+            # The same callbacks ran, with other arguments or in another context: the rows that handed
+            # them to the loop decide that.
+            rows = self._causes() or rows
+        elif how == "ran or not":
+            # Other callbacks ran, or in another order: what runs the loop decides that.
+            driven = facts(self.machine.name).driven
+            rows = tuple(r for r in rows if _query_of(r) in driven) or rows
         return rows or self._causes() or (HARNESS_ROW,)
 
     def _queried(self) -> tuple[str, ...]:
@@ -368,7 +400,7 @@ class Counterexample:
             scheduled = observed is not None and any(
                 _schedules(e) and e[1] in names for e in observed.events)
             recipes = list(step.action.args) + [r for _, r in step.action.kwargs]
-            registered = any(r.kind in ("callback", "equal_callback") and r.value in names for r in recipes)
+            registered = any(r.kind in CALLBACK_RECIPES and r.value in names for r in recipes)
             if scheduled or registered:
                 found.extend(r for r in step.rows if r not in found)
         return tuple(found)
@@ -403,7 +435,21 @@ class Counterexample:
 
     def script(self) -> str:
         return render_script(self.machine, self.target, [s.action for s in self.steps],
-                             self.differences[0])
+                             self.differences[0], self._differing_queries(), self.explanation())
+
+    def _differing_queries(self) -> list[tuple[str, str]]:
+        """(object, query) pairs whose answers differ after the last step, for the script to print."""
+        out: list[tuple[str, str]] = []
+        for d in self.differences:
+            if d.aspect != "state":
+                continue
+            mine, theirs = dict(_pairs(d.expected)), dict(_pairs(d.observed))
+            for name in sorted(set(mine) | set(theirs)):
+                a, b = mine.get(name), theirs.get(name)
+                if isinstance(a, tuple) and isinstance(b, tuple) and _answers(a) and _answers(b):
+                    out += [(name, q) for q, _ in sorted(set(a) ^ set(b)) if not q.startswith("<")
+                            and (name, q) not in out]
+        return out
 
     def explanation(self) -> list[str]:
         """The differences of the last step, one sentence each, in the words of asyncio's users."""
@@ -480,10 +526,20 @@ def _event(e: tuple) -> str:
     if _schedules(e):
         args = "".join(f", {a!r}" for a in e[2])
         return f"{head}({e[1]}{args}, context={e[3]!r}) was called"
-    if head.endswith("call_exception_handler"):
-        message, exc, future, *more = e[1]
+    if head == "exception handler":
+        who = f"the exception handler {e[1]}" if e[1] else "the loop's exception handler"
+        called = f"handler({', '.join([*map(str, e[2]), 'context'])})"
+        if not (isinstance(e[3], tuple) and len(e[3]) >= 3):
+            return f"{who} was called as {called} with {e[3]!r} for the context"
+        message, exc, future, *more = e[3]
         extra = "".join(f", {k}: {v!r}" for k, v in more)
-        return f"the loop's exception handler was called with {message!r}, exception {exc}, future {future}{extra}"
+        return f"{who} was called as {called} with message {message!r}, exception {exc}, future {future}{extra}"
+    if " called loop." in head and len(e) > 1:
+        return f"{head}, which {_outcome(e[1])}"
+    if head == "logged":
+        return f"the asyncio logger got {e[1]} {e[2]!r}"
+    if head.endswith(".create_task"):
+        return f"{head}({e[1]}) went through the task factory {e[2] or 'the harness set'}"
     if head == "argument closed":
         return f"the argument was {'closed' if e[1] else 'left open'}"
     return repr(e)
@@ -511,16 +567,35 @@ def _show(value: Any) -> str:
 
 #: The helpers a reproduction may use, each included only when the script needs it.
 _HELPERS: tuple[tuple[str, str], ...] = (
-    ("other_loop", "other_loop = new_loop()"),
-    ("closed_loop", "closed_loop = asyncio.new_event_loop(); closed_loop.close()"),
     ("CONTEXT", 'CONTEXT = contextvars.ContextVar("context", default=None)'),
     ("Callback", """\
 class Callback:
     def __init__(self, name): self.name = name
-    def __call__(self, arg): print(f"  callback {self.name} called with {arg!r} in context {CONTEXT.get()!r}")
+    def __call__(self, *args): print(f"  callback {self.name} called with {args!r} in context {CONTEXT.get()!r}")
     def __eq__(self, other): return isinstance(other, Callback) and other.name == self.name
     __hash__ = object.__hash__
     def __repr__(self): return self.name"""),
+    ("Raising", """\
+class Raising(Callback):
+    def __call__(self, *args): super().__call__(*args); raise ValueError(f"raised by {self.name}")"""),
+    ("Chaining", """\
+class Chaining(Callback):
+    def __init__(self, name, then): super().__init__(name); self.then = then
+    def __call__(self, *args): super().__call__(*args); loop.call_soon(Callback(self.then))"""),
+    ("CallingLoop", """\
+class CallingLoop(Callback):
+    def __init__(self, name, method): super().__init__(name); self.method = method
+    def __call__(self, *args): super().__call__(*args); show(getattr(loop, self.method))"""),
+    ("Handler", """\
+def Handler(name):
+    def handler(*args):
+        print(f"  exception handler {name} called with {len(args)} argument(s), the loop first: {args[0] is loop}")
+    return handler"""),
+    ("Factory", """\
+def Factory(name):
+    def factory(loop, coro, **kwargs):
+        print(f"  task factory {name} called"); return asyncio.Task(coro, loop=loop, **kwargs)
+    return factory"""),
     ("marked_context", """\
 def marked_context(mark):
     context = contextvars.copy_context(); context.run(CONTEXT.set, mark); return context"""),
@@ -554,6 +629,8 @@ class DuckFuture:
     ("Uninitialized", """\
 class Uninitialized(Target):
     def __init__(self): pass"""),
+    ("other_loop", "other_loop = new_loop(); other_loop.set_exception_handler(Handler('installed'))"),
+    ("closed_loop", "closed_loop = asyncio.new_event_loop(); closed_loop.close()"),
 )
 
 
@@ -580,22 +657,45 @@ def _loop_import(source: str) -> str:
     return f"from {module} import {attr} as new_loop"
 
 
+#: How a script makes each named callback-like argument, by recipe kind.
+_MADE_IN_SCRIPT = {
+    "callback": lambda r: f"Callback({r.value!r})",
+    "raising_callback": lambda r: f"Raising({r.value!r})",
+    "chaining_callback": lambda r: f"Chaining({r.value!r}, {r.args[0]!r})",
+    "loop_calling_callback": lambda r: f"CallingLoop({r.value!r}, {r.args[0]!r})",
+    "handler": lambda r: f"Handler({r.value!r})",
+    "task_factory": lambda r: f"Factory({r.value!r})",
+}
+
+
 def render_script(machine: Machine, target: Target, actions: Sequence[Action],
-                  difference: Difference | None = None) -> str:
+                  difference: Difference | None = None, queries: Sequence[tuple[str, str]] = (),
+                  expected: Sequence[str] = ()) -> str:
     """A standalone script that replays the actions on the target's loop (asyncio's, uvloop's, or the
     ``--loop`` factory) and prints what happens."""
     module, _, attr = target.source.partition(":")
     body = []
-    names = sorted({a.value for act in actions for a in act.args if a.kind == "callback"})
-    for name in names:
-        body.append(f"{name} = Callback({name!r})")
+    made = {a.value: a for act in actions for a in list(act.args) + [r for _, r in act.kwargs]
+            if a is not None and a.kind in _MADE_IN_SCRIPT}
+    for name in sorted(made):
+        body.append(f"{name} = {_MADE_IN_SCRIPT[made[name].kind](made[name])}")
     for i, action in enumerate(actions):
         body.append(f"print({f'step {i + 1}: {action.describe()}'!r})")
         body.append(action.python(machine))
+    if queries:
+        body.append("print('the state that differs:')")
+        body += [f"show(lambda: {name}.{query}())" for name, query in queries]
+    if expected:
+        body.append(f"print({'The spec expects otherwise: ' + ' '.join(expected)!r})")
     text = "\n".join(body)
-    imports = f"from {module} import {attr} as Target" if module else "Target = ...  # the target"
-    lines = ["import asyncio, contextvars, gc", imports, _loop_import(target.loop_source), "", "loop = new_loop()"]
-    lines += _needed_helpers(text)
+    if facts(machine.name).is_loop:
+        imports = "# the target is the loop: new_loop below"
+    else:
+        imports = f"from {module} import {attr} as Target" if module else "Target = ...  # the target"
+    lines = ["import asyncio, contextvars, gc", imports, _loop_import(target.loop_source), ""]
+    lines += _needed_helpers(text + "\nHandler")
+    # The audit's loops have a handler set that reports how the loop calls it (and never logs).
+    lines += ["", "loop = new_loop()", "loop.set_exception_handler(Handler('installed'))"]
     lines += ["", text]
     if difference is not None:
         lines += ["", f"# The last step differs in {difference.aspect} (in the engine's terms):",

@@ -36,17 +36,29 @@ class Entry:
     """One machine's line in the table."""
 
     bounds: Bounds
-    #: The name in ``asyncspec.impl`` of our implementation.
+    #: The name in ``asyncspec.impl`` of our implementation ("": asyncspec.impl has none).
     ours: str
     #: The standard library's implementations, as ``module:attr``.
     stdlib: tuple[str, ...]
+    #: The object is the run's event loop itself (the loop contract): the harness runs it.
+    is_loop: bool = False
+    #: Other names ``--kind`` accepts for it.
+    aliases: tuple[str, ...] = ()
+    #: Operations the harness drives itself and never explores as actions (``run_forever``,
+    #: run one iteration at a time with ``call_soon(loop.stop)`` first).
+    driven: tuple[str, ...] = ()
 
 
 TABLE: dict[str, Entry] = {
     "future": Entry(Bounds(depth=3, tasks=1), "Future", ("asyncio:Future", "asyncio.futures:_PyFuture")),
     "event": Entry(Bounds(depth=5, tasks=2), "Event", ("asyncio:Event",)),
     "ensure_future": Entry(Bounds(depth=2, tasks=1), "ensure_future", ("asyncio:ensure_future",)),
+    "event_loop": Entry(Bounds(depth=2, tasks=1, uninitialized=False, variant_depth=0), "", ("asyncio:new_event_loop",),
+                  is_loop=True, driven=("run_forever",), aliases=("loop",)),
 }
+
+_CALLBACKS = (Recipe("callback", "cb0"), Recipe("raising_callback", "raiser"),
+              Recipe("chaining_callback", "chain", ("cb1",)))
 
 #: Small value domains, by parameter name (or "operation.parameter").
 DOMAINS: dict[str, tuple[Recipe | None, ...]] = {
@@ -69,6 +81,17 @@ DOMAINS: dict[str, tuple[Recipe | None, ...]] = {
     "__init__.loop": (OMITTED, Recipe("loop", "other")),
     "_log_traceback.val": (Recipe("value", True), Recipe("value", False)),
     "ensure_future.loop": (OMITTED, Recipe("loop", "same"), Recipe("loop", "other"), Recipe("loop", "closed")),
+    # The loop contract.
+    "callback": _CALLBACKS + (Recipe("callback", "cb1"), Recipe("loop_calling_callback", "reenter", ("run_forever",)),
+                              Recipe("loop_calling_callback", "closer", ("close",))),
+    "args": (OMITTED, Recipe("value", 7)),
+    "call_exception_handler.context": (Recipe("handler_context", None), Recipe("handler_context", "ValueError")),
+    "handler": (Recipe("handler", "h0"), Recipe("value", None), Recipe("value", 42)),
+    "factory": (Recipe("task_factory", "tf0"), Recipe("value", None), Recipe("value", 42)),
+    "coro": (Recipe("coroutine"),),
+    "name": (OMITTED,),
+    "create_task.context": (OMITTED,),
+    "enabled": (Recipe("value", False),),
 }
 
 #: Smaller domains for breadth-first exploration, where every value multiplies the states.
@@ -78,6 +101,12 @@ SMALL: dict[str, tuple[Recipe | None, ...]] = {
                   Recipe("value", 42)),
     "add_done_callback.fn": (Recipe("callback", "cb0"),),
     "remove_done_callback.fn": (Recipe("equal_callback", "cb0"),),
+    "call_soon.callback": _CALLBACKS + (Recipe("loop_calling_callback", "reenter", ("run_forever",)),
+                                        Recipe("loop_calling_callback", "closer", ("close",))),
+    "call_soon_threadsafe.callback": (Recipe("callback", "cb0"),),
+    "args": (OMITTED,),
+    "handler": (Recipe("handler", "h0"), Recipe("value", None)),
+    "factory": (Recipe("task_factory", "tf0"), Recipe("value", None)),
 }
 
 
@@ -93,6 +122,15 @@ def domain(op: Operation, param: str, domains: dict | None = None) -> tuple[Reci
                 return table[key]
     raise MissingDomain(f"no value domain for parameter {param!r} of {op.name}(); add one to "
                         f"asyncspec.model_tests.machines.DOMAINS")
+
+
+#: The loop methods through which an object's requests to its loop are noted (before they run unchanged).
+NOTED_LOOP_CALLS = ("call_soon", "call_soon_threadsafe")
+
+
+def canonical_kind(kind: str) -> str:
+    """A machine name, for a name or one of its aliases (``loop``: ``event_loop``)."""
+    return next((k for k, e in TABLE.items() if kind in e.aliases), kind)
 
 
 def kinds() -> tuple[str, ...]:
@@ -121,6 +159,16 @@ class Facts:
     def takes_loop(self) -> bool:
         c = self.machine.constructor
         return c is not None and "loop" in c.signature.parameters
+
+    @property
+    def is_loop(self) -> bool:
+        """The object is the run's event loop itself (``TABLE``)."""
+        return TABLE[self.machine.name].is_loop
+
+    @property
+    def driven(self) -> tuple[str, ...]:
+        """Operations only the harness calls (``TABLE``)."""
+        return TABLE[self.machine.name].driven
 
     @property
     def uninitialized(self) -> bool:

@@ -15,9 +15,10 @@ run never counts in the current one.
 
 from __future__ import annotations
 
+import contextlib
 import weakref
 from types import GeneratorType
-from typing import Any, Callable, Generator
+from typing import Any, Callable, Generator, Iterator
 
 from ..spec import Attempt, Machine, Observed, OperationPlan, Plan, RowPlan, Spec, class_attribute, compiled, \
     plan_of, resolve_namespace
@@ -29,8 +30,20 @@ class Recorder:
     def __init__(self) -> None:
         self.fired: list[str] = []
         self.objects: list[Any] = []
+        #: While the harness acts on the model (runs its loop), what fires is not the step's.
+        self.paused = False
+
+    @contextlib.contextmanager
+    def pause(self) -> Iterator[None]:
+        paused, self.paused = self.paused, True
+        try:
+            yield
+        finally:
+            self.paused = paused
 
     def record(self, row_id: str, obj: Any = None) -> None:
+        if self.paused:
+            return
         self.fired.append(row_id)
         # Weakly: the record must not keep an object from being freed (and finalized) when its user lets go.
         self.objects.append(weakref.ref(obj) if obj is not None else None)
@@ -107,6 +120,12 @@ class ModelObject:
         if state is None and op.operation.kind == "property":
             # A property does not read the state: an uninitialized object answers as a new one.
             state = self.asyncspec_plan.constructor.initial
+        if op.operation.kind == "query" and getattr(self, "_asyncspec_busy", False):
+            # A query an operation of this object asks of it while deciding or acting (a loop's Handle
+            # asking get_debug()) is part of that operation's row, not a row of its own.
+            row = _choose(op, state.name, call, self.asyncspec_globals) if state is not None else op.uninitialized
+            assert row is not None
+            return row, call
         if state is None:
             if op.uninitialized is None:
                 raise AttributeError(
@@ -131,10 +150,17 @@ class ModelObject:
         setattr(self, self.asyncspec_machine.state_attr, row.dest.value)
 
     def _run_plain(self, op: OperationPlan, args: tuple, kwargs: dict) -> Any:
-        row, call = self._select(op, args, kwargs)
-        for _ in self._steps(row, call):
-            raise RuntimeError(f"{op.name} suspended outside a generator or coroutine")
-        return row.output.run(call)
+        busy = getattr(self, "_asyncspec_busy", False)
+        if op.operation.kind == "command":
+            self._asyncspec_busy = True
+        try:
+            row, call = self._select(op, args, kwargs)
+            for _ in self._steps(row, call):
+                raise RuntimeError(f"{op.name} suspended outside a generator or coroutine")
+            return row.output.run(call)
+        finally:
+            if op.operation.kind == "command":
+                self._asyncspec_busy = busy
 
     def _run_generator(self, op: OperationPlan, args: tuple, kwargs: dict) -> Any:
         row, call = self._select(op, args, kwargs)

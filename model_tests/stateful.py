@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
 
 from hypothesis import HealthCheck, Phase, seed as hypothesis_seed, settings, strategies as st
-from hypothesis.stateful import Bundle, RuleBasedStateMachine, consumes, rule, run_state_machine_as_test
+from hypothesis.stateful import Bundle, RuleBasedStateMachine, consumes, initialize, rule, run_state_machine_as_test
 
 from ..spec import Machine, Operation
 from ..spec.errors import Deviation
@@ -98,7 +98,15 @@ def lockstep_machine(kind: str, targets: Callable[[], Sequence[Target]] | None =
 
     ns.update(__init__=__init__, teardown=teardown, act=act, fresh=fresh)
 
-    if not function:
+    if facts(kind).is_loop:
+        # The loop contract's object is the run's loop itself: there is one, made first.
+        @initialize(target=objects)
+        def new_loop(self: Any) -> str:
+            obj = object_name(machine, next(self.names))
+            self.act(Action("new", machine=machine.name, result=obj))
+            return obj
+        ns["new_loop"] = new_loop
+    elif not function:
         # The plain creation, or another way: the constructor's arguments, debug mode.
         ways = [Action("new", machine=machine.name, result="?")] + creation_variants(machine, "?")
 
@@ -123,6 +131,8 @@ def lockstep_machine(kind: str, targets: Callable[[], Sequence[Target]] | None =
         ns["new_callback"] = new_callback
 
     for op in machine.operations:
+        if op.name in facts(kind).driven:
+            continue  # the harness runs it (run_one_iteration, run_until_idle)
         if not any(op.name in t.absent for t in sample):  # what a target does not offer is not applicable
             ns.update(_rules_for(machine, op, objects, callbacks, tasks, iterators, function))
 

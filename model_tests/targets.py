@@ -6,7 +6,7 @@ import importlib
 from typing import Any, Sequence
 
 from .. import impl
-from .engine import DEFAULT_LOOP, Target, class_target, function_target, model_target
+from .engine import DEFAULT_LOOP, Target, class_target, function_target, loop_target, model_target
 from .lockstep import KNOWN_DIFFERENCES, KnownDifference, World
 from .machines import TABLE, facts, kinds, spec_for
 from .model import Recorder, build
@@ -27,6 +27,9 @@ def model_for(kind: str, profile: str = "cpython", loop_class: type | None = Non
     spec = spec_for(profile)
     models = build(spec, recorder)
     target = model_target(kind, models[kind])
+    target.recorder = recorder
+    if facts(kind).is_loop:
+        return target, recorder
     base = loop_class or DEFAULT_LOOP
     target.loop_factory = loop_class
     # What a machine composes comes from the loop (an Event's waiters are loop.create_future()):
@@ -51,7 +54,9 @@ def shared_loop_class(targets: Sequence[Target]) -> type | None:
 
 
 def target_for(kind: str, name: str, obj: Any, source: str) -> Target:
-    """A target for an implementation of ``kind``: a class, or the function of a function machine."""
+    """A target for an implementation of ``kind``: a class, the function of a function machine, or a loop factory."""
+    if facts(kind).is_loop:
+        return loop_target(name, kind, obj, source)
     if facts(kind).function:
         return function_target(name, obj, source, kind=kind)
     return class_target(name, kind, obj, source)
@@ -60,8 +65,10 @@ def target_for(kind: str, name: str, obj: Any, source: str) -> Target:
 def builtin_targets(kind: str, profile: str = "cpython") -> list[Target]:
     """The implementations checked by default, besides the model: ours, then the standard library's."""
     entry = TABLE[kind]
-    ours = getattr(impl if profile == "cpython" else impl.compile_profile(profile), entry.ours)
-    targets = [target_for(kind, f"asyncspec.impl.{entry.ours}", ours, f"asyncspec.impl:{entry.ours}")]
+    targets = []
+    if entry.ours:
+        ours = getattr(impl if profile == "cpython" else impl.compile_profile(profile), entry.ours)
+        targets.append(target_for(kind, f"asyncspec.impl.{entry.ours}", ours, f"asyncspec.impl:{entry.ours}"))
     for source in entry.stdlib:
         module, _, attr = source.partition(":")
         targets.append(target_for(kind, f"{module}.{attr}", getattr(importlib.import_module(module), attr), source))

@@ -1,4 +1,4 @@
-"""The formal specification of asyncio's Future, Event and ensure_future.
+"""The formal specification of asyncio's Future, Event and ensure_future, and the loop contract they rely on.
 
 Declarations are plain data, one module per machine; :func:`load` resolves
 them for a profile and a Python version and validates them. This package
@@ -14,6 +14,7 @@ from typing import Mapping
 from . import ensure_future as _ensure_future
 from . import event as _event
 from . import future as _future
+from . import loop as _loop
 from . import seed
 from ._names import compiled, resolve_namespace
 from ._plan import (
@@ -45,6 +46,7 @@ DECLARATIONS: Mapping[str, Mapping] = {
     "future": _future.MACHINE,
     "event": _event.MACHINE,
     "ensure_future": _ensure_future.MACHINE,
+    "event_loop": _loop.MACHINE,
 }
 
 

@@ -248,25 +248,37 @@ class ForEach(Effect):
     type does about it (a deque raises RuntimeError). With ``take``, a non-empty
     list is first replaced by a new empty one and the verb walks the list it
     took, as ``Future.__schedule_callbacks`` does, so calls made meanwhile see
-    the field empty.
+    the field empty. With ``until`` as well, taking and walking repeat until the
+    condition holds after a walk, as ``run_forever()`` repeats ``_run_once()``
+    until ``stop()`` was called: what a walk appends waits for the next one.
     """
 
     field: str
     do: str
     skip: str = ""
     take: bool = False
+    until: str = ""
     key: ClassVar[str] = "for_each"
     required: ClassVar[tuple[str, ...]] = ("do",)
-    optional: ClassVar[tuple[str, ...]] = ("skip", "take")
+    optional: ClassVar[tuple[str, ...]] = ("skip", "take", "until")
+
+    @classmethod
+    def parse(cls, raw: Mapping[str, Any], sub: Substitute, where: str) -> Effect:
+        if raw.get("until") and not raw.get("take"):
+            raise InvalidSpec(where, "'until' only with 'take' (each walk takes what is there)", dict(raw))
+        return super().parse(raw, sub, where)
 
     @classmethod
     def build(cls, values: Mapping[str, Any]) -> Effect:
-        return cls(values["for_each"], values["do"], values.get("skip", ""), bool(values.get("take")))
+        return cls(values["for_each"], values["do"], values.get("skip", ""), bool(values.get("take")),
+                   values.get("until", ""))
 
     def expressions(self) -> tuple[Expression, ...]:
         out = [Expression("do", self.do, (ITEM,))]
         if self.skip:
             out.append(Expression("skip", self.skip, (ITEM,)))
+        if self.until:
+            out.append(Expression("until", self.until))
         return tuple(out)
 
     def fields(self) -> tuple[str, ...]:
@@ -274,9 +286,17 @@ class ForEach(Effect):
 
     def label(self) -> str:
         skip = f" unless {self.skip}" if self.skip else ""
-        return f"for each in {self.field}{skip}: {self.do}"
+        walk = f"for each in {self.field}{skip}: {self.do}"
+        return f"repeat ({walk}) until {self.until}" if self.until else walk
 
     def run(self, call: Interpreter) -> Iterator[tuple[str, Any]]:
+        while True:
+            self._walk(call)
+            if not self.until or call.eval(self.until):
+                break
+        yield from ()
+
+    def _walk(self, call: Interpreter) -> None:
         items = call.get(self.field)
         if self.take:
             if not items:
@@ -286,9 +306,19 @@ class ForEach(Effect):
             if self.skip and call.eval(self.skip, item=item):
                 continue
             call.eval(self.do, item=item)
-        yield from ()
 
     def emit(self, out: Emitter) -> None:
+        if not self.until:
+            self._emit_walk(out)
+            return
+        out.line("while True:")
+        with out.block():
+            self._emit_walk(out)
+            out.line(f"if {out.expr(self.until)}:")
+            with out.block():
+                out.line("break")
+
+    def _emit_walk(self, out: Emitter) -> None:
         exprs = [self.do] + ([self.skip] if self.skip else [])
         indices = _item_indices(exprs)
         # An item only ever subscripted with constants is unpacked in the loop header.

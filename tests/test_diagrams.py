@@ -18,7 +18,7 @@ REPO = Path(__file__).resolve().parents[1]
 
 def test_every_machine_in_every_format_with_the_header():
     files = diagrams.diagrams()
-    assert sorted(files) == sorted(f"{m}.{f}" for m in ("future", "event", "ensure_future")
+    assert sorted(files) == sorted(f"{m}.{f}" for m in ("future", "event", "ensure_future", "event_loop")
                                    for f in ("dot", "svg", "mmd"))
     for name, content in files.items():
         assert diagrams.HEADER.encode() in content[:400], name

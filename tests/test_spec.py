@@ -19,7 +19,7 @@ PYTHONS = [(3, 8), (3, 9), (3, 10), (3, 11), (3, 12), (3, 13), (3, 14)]
 @pytest.mark.parametrize("profile", sorted(PROFILES))
 def test_every_profile_loads_for_every_python(profile, python):
     spec = load(profile, python)
-    assert set(spec.machines) == {"future", "event", "ensure_future"}
+    assert set(spec.machines) == {"future", "event", "ensure_future", "event_loop"}
     assert all(clauses for *_, clauses in spec.coverage_of_seed())
 
 
