@@ -447,7 +447,7 @@ class Counterexample:
             for name in sorted(set(mine) | set(theirs)):
                 a, b = mine.get(name), theirs.get(name)
                 if isinstance(a, tuple) and isinstance(b, tuple) and _answers(a) and _answers(b):
-                    out += [(name, q) for q, _ in sorted(set(a) ^ set(b)) if not q.startswith("<")
+                    out += [(name, q) for q in sorted({q for q, _ in set(a) ^ set(b)}) if not q.startswith("<")
                             and (name, q) not in out]
         return out
 

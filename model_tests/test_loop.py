@@ -91,4 +91,4 @@ def test_a_counterexample_script_replays_on_the_loop_audited():
     assert ce is not None
     script = ce.script()
     assert "from asyncspec.model_tests.test_loop import StopRunsLateCallbacks as new_loop" in script
-    assert "l0 = loop" in script
+    assert "e0 = loop" in script
