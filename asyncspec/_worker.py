@@ -9,7 +9,10 @@ loop, profile, examples, depth, seed, timeout, strict_messages, jobs, results, c
 * ``{"event": "resolved", "kind": ...}`` once the target is imported;
 * ``{"event": "progress", "step": N, "action": ...}`` as the run goes (at most
   a few a second; the step about to run is also kept, overwritten, in
-  ``<results>.step`` as ``N<TAB>action``);
+  ``<results>.step`` as ``N<TAB>action<TAB>`` then the path's actions to it, tab-separated);
+* ``{"event": "finding", "rows": [...], "counterexample": {...}}`` as soon as a
+  counterexample is kept (the rows it is the first for), so that a worker that
+  dies later loses none;
 * ``{"event": "unauditable", "what": ...}`` when the target cannot be audited;
 * ``{"event": "done", "report": {...}}`` at the end.
 
@@ -43,6 +46,8 @@ def main() -> int:
         results.write(json.dumps(event, default=repr) + "\n")
 
     _limit_memory()
+    import faulthandler
+    faulthandler.enable()  # a crash leaves its traceback in the output the parent shows
     from ._quiet import quiet_abandoned_coroutines
     quiet_abandoned_coroutines()
     from .adapters import resolve
@@ -56,7 +61,7 @@ def main() -> int:
     emit(event="resolved", kind=target.kind)
 
     timeout = request.timeout
-    state: dict[str, Any] = {"step": 0, "action": "", "emitted": 0.0}
+    state: dict[str, Any] = {"step": 0, "action": "", "emitted": 0.0, "path": ""}
 
     def on_timeout(signum: int, frame: object) -> None:
         raise StepTimeout(f"a step ran past {timeout:g}s (--timeout)")
@@ -66,12 +71,13 @@ def main() -> int:
     heartbeat = open(request.results + ".step", "w", encoding="utf-8")
 
     @contextlib.contextmanager
-    def guard(action: object):
-        # The step about to run, overwritten each time: what the parent reports if we die in it,
-        # and, by its modification time, the sign of life it watches.
+    def guard(action: object, before: Sequence[Any] = ()):
+        # The step about to run and the path to it, overwritten each time: what the parent reports
+        # if we die in it, and, by its modification time, the sign of life it watches.
         state["action"] = action.describe()  # type: ignore[attr-defined]
+        state["path"] = "\t".join([a.describe() for a in before] + [state["action"]])
         heartbeat.seek(0)
-        heartbeat.write(f"{state['step']}\t{state['action']}")
+        heartbeat.write(f"{state['step']}\t{state['action']}\t{state['path']}")
         heartbeat.truncate()
         heartbeat.flush()
         signal.setitimer(signal.ITIMER_REAL, timeout)
@@ -89,7 +95,8 @@ def main() -> int:
 
     from .audit import audit_target
 
-    report = audit_target(target, request, on_step=on_step, step_guard=guard)
+    report = audit_target(target, request, on_step=on_step, step_guard=guard,
+                          on_finding=lambda finding: emit(event="finding", **finding))
     emit(event="done", report=report)
     results.close()
     # Leave at once: a target may have left threads, loops or finalizers that would block an exit.

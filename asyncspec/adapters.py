@@ -13,8 +13,10 @@ A TARGET is ``MODULE:ATTR``, imported with the current directory on
 * an :class:`Adapter` (a subclass or an instance), which maps the spec's
   operations onto the target's API.
 
-An adapter names the operations its target does not offer in ``absent``;
-their clauses are reported *not applicable*, not as failures::
+An adapter names the operations its target does not offer in ``absent``, and
+the parameters its operations do not take in ``absent_parameters``; their
+clauses are reported *not applicable*, not as failures, and the rest of each
+operation is still audited::
 
     class FlagAdapter(asyncspec.Adapter):
         kind = "event"
@@ -37,7 +39,7 @@ import importlib
 import inspect
 import os
 import sys
-from typing import Any, Callable
+from typing import Any, Callable, Mapping
 
 from .model_tests.engine import Target, class_target, function_target, loop_target
 from .model_tests.machines import facts, kinds, spec_for
@@ -60,6 +62,9 @@ class Adapter:
 
     kind: str = ""
     absent: frozenset[str] = frozenset()
+    #: Parameters the target's operations do not take, by operation: ``{"cancel": {"msg"}}`` for a
+    #: ``cancel()`` without ``msg``, ``{"__init__": {"loop"}}`` for a constructor without ``loop=``.
+    absent_parameters: Mapping[str, frozenset[str]] = {}
     function: Callable[..., Any] | None = None
 
     def create(self, loop: asyncio.AbstractEventLoop) -> Any:  # pragma: no cover - to override
@@ -168,6 +173,23 @@ def resolve(spec: str, kind: str | None = None, loop: str = "asyncio") -> Target
     raise TargetError(f"expected a class or a factory for a {kind}, found {_what(obj)}")
 
 
+def _checked_absent_parameters(spec: str, kind: str, adapter: Adapter) -> dict[str, frozenset[str]]:
+    """The adapter's ``absent_parameters``, each an operation's (or the constructor's) declared parameter."""
+    machine = spec_for("cpython")[kind]
+    out = {}
+    for op_name, params in adapter.absent_parameters.items():
+        op = machine.constructor if op_name == "__init__" else next(
+            (o for o in machine.operations if o.name == op_name), None)
+        declared = set(op.param_names) if op is not None else set()
+        unknown = sorted(set(params) - declared)
+        if op is None or unknown:
+            raise TargetError(f"adapter {spec!r}: expected absent_parameters naming {kind} operations and their "
+                              f"parameters, found {op_name}: {sorted(params)}"
+                              + (f" ({op_name}() takes {sorted(declared)})" if op is not None else ""))
+        out[op_name] = frozenset(params)
+    return out
+
+
 def _adapter_target(spec: str, kind: str, adapter: Adapter, loop_factory: Any, loop_source: str) -> Target:
     made_uninitialized = adapter.create_uninitialized
     uninitialized = None
@@ -179,6 +201,7 @@ def _adapter_target(spec: str, kind: str, adapter: Adapter, loop_factory: Any, l
         make_uninitialized=uninitialized,
         function=adapter.function if facts(kind).function else None,
         absent=frozenset(adapter.absent), adapter=adapter, loop_factory=loop_factory, loop_source=loop_source,
+        absent_parameters=_checked_absent_parameters(spec, kind, adapter),
         source=spec,
     )
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -88,12 +89,15 @@ class AuditRequest:
 # -- in the worker: one target's report ----------------------------------------------
 
 def audit_target(target: Target, request: AuditRequest,
-                 on_step: Callable[[int, Sequence[Any]], None] | None = None, step_guard: Any = None) -> dict:
+                 on_step: Callable[[int, Sequence[Any]], None] | None = None, step_guard: Any = None,
+                 on_finding: Callable[[dict], None] | None = None) -> dict:
     """Audit ``target`` (resolved from ``request.target``) as ``request`` asks; return its report, JSON-ready.
 
     ``on_step`` hears of each step the exhaustive run takes; ``step_guard``
     wraps every step, of the exhaustive and of the random runs alike (see
-    ``World``).
+    ``World``); ``on_finding`` hears of each counterexample as soon as it is
+    kept, with the rows it is the first for (a worker streams them, so that a
+    crash later loses none).
     """
     from .model_tests.check import Coverage
     from .model_tests.explore import DEFAULT_BOUNDS, explore
@@ -114,8 +118,13 @@ def audit_target(target: Target, request: AuditRequest,
         bounds = dataclasses.replace(bounds, depth=depth)
     if target.make_uninitialized is None:
         bounds = dataclasses.replace(bounds, uninitialized=False)
-    exploration = explore(machine, make_world, bounds, collect_all=True, absent=target.absent,
-                          on_step=on_step, jobs=request.jobs)
+    def found(ce: Any, rows: list[str]) -> None:
+        if on_finding is not None:
+            on_finding({"rows": rows, "counterexample": counterexample_json(ce)})
+
+    exploration = explore(machine, make_world, bounds, collect_all=True,
+                          offers=lambda action: target.offers(action, machine),
+                          on_step=on_step, jobs=request.jobs, on_found=found)
     rows: Counter = Counter(exploration.coverage)
     counterexamples = dict(exploration.counterexamples)
     random_examples = 0
@@ -129,8 +138,11 @@ def audit_target(target: Target, request: AuditRequest,
             # Where exploration already found the shortest counterexamples, do not spend the budget shrinking.
             run_random_sequences(machine_cls, request.examples, request.seed, shrink=not counterexamples)
         except Deviation as e:
-            for row in e.counterexample.rows:
-                counterexamples.setdefault(row, e.counterexample)
+            new = [row for row in e.counterexample.rows if row not in counterexamples]
+            for row in new:
+                counterexamples[row] = e.counterexample
+            if new:
+                found(e.counterexample, new)
         except HarnessAbort as e:
             aborted = (0, "a random sequence", f"{type(e).__name__}: {e}")
         random_examples = tally.examples
@@ -168,6 +180,12 @@ def clause_statuses(machine: Any, target: Any, coverage: Any, counterexamples: d
                       and not (r.source == "<uninitialized>" and target.make_uninitialized is None)]
         entry: dict[str, Any] = {"id": clause.id, "source": clause.source, "quote": clause.quote,
                                  "rows": [r.id for r in rows]}
+        missing = _absent_parameters_of(clause, rows, target)
+        if missing:
+            entry["status"] = "not-applicable"
+            entry["why"] = "the target's " + ", ".join(missing) + " not taken"
+            out.append(entry)
+            continue
         found = next((counterexamples[r.id] for r in applicable if r.id in counterexamples), None)
         if found is None:
             found = next((ce for ce in counterexamples.values()
@@ -194,6 +212,21 @@ def clause_statuses(machine: Any, target: Any, coverage: Any, counterexamples: d
         clause_id, quote = HARNESS_CLAUSE
         out.append({"id": clause_id, "source": "asyncspec", "quote": quote, "rows": [HARNESS_ROW],
                     "status": "deviation", "counterexample": counterexample_json(harness)})
+    return out
+
+
+def _absent_parameters_of(clause: Any, rows: Sequence[Any], target: Any) -> list[str]:
+    """The parameters a clause is about that the target's operations do not take (``cancel() msg``).
+
+    A clause is about a parameter when one of its rows is of that operation and its
+    quote names the parameter: the rest of the operation is still audited.
+    """
+    out = []
+    for row in rows:
+        for param in sorted(target.absent_parameters.get(row.trigger, ())):
+            shown = f"{row.trigger}() {param}"
+            if re.search(rf"\b{re.escape(param)}\b", clause.quote) and shown not in out:
+                out.append(shown)
     return out
 
 
@@ -313,15 +346,27 @@ def _last_progress(path: Path) -> int:
     return int(step) if step.isdigit() else 0
 
 
+#: How many of the last lines a dead worker printed its report shows.
+TAIL_LINES = 15
+
+
 def _died(job: Job, events: list[dict], code: int | None) -> dict:
-    """The report of a worker that never finished: every clause an error, saying why and where."""
+    """The report of a worker that never finished.
+
+    What it found before it died stays found: each finding it streamed makes
+    its clauses deviations. Every other clause is an error saying why it died,
+    at which step, after which path, with the tail of what it printed.
+    """
     import signal
-    last = {"step": 0, "action": "(before the first step)"}
+    last: dict[str, Any] = {"step": 0, "action": "(before the first step)"}
     heartbeat = Path(str(job.results) + ".step")
     if heartbeat.exists():
-        step, _, action = heartbeat.read_text(errors="replace").partition("\t")
+        step, _, rest = heartbeat.read_text(errors="replace").partition("\t")
+        action, _, path = rest.partition("\t")
         if step.isdigit():
             last = {"step": int(step), "action": action}
+            if path:
+                last["path"] = path.split("\t")
     if job.killed:
         what = f"hung: no progress for {job.request.stall:.0f}s, so the worker was killed"
     elif code is not None and code < 0:
@@ -334,12 +379,44 @@ def _died(job: Job, events: list[dict], code: int | None) -> dict:
     # The kind, if the worker got as far as resolving the target; else nothing is known of its clauses.
     kind = next((e["kind"] for e in events if e.get("event") == "resolved"), job.request.kind)
     from .model_tests.targets import spec_for
-    error = {"step": last.get("step"), "action": last.get("action"), "what": what}
-    clauses = [{"id": c.id, "source": c.source, "quote": c.quote, "status": "error", "error": error}
-               for c in (spec_for(job.request.profile)[kind].clauses if kind else ())]
+    error = {**last, "what": what}
+    tail = _tail(job.results.with_suffix(".out"))
+    if tail:
+        error["output_tail"] = tail
+    findings: dict[str, dict] = {}
+    for e in events:
+        if e.get("event") == "finding":
+            for row in e["rows"]:
+                findings.setdefault(row, e["counterexample"])
+    clauses = []
+    machine = spec_for(job.request.profile)[kind] if kind else None
+    for c in (machine.clauses if machine is not None else ()):
+        rows = [r.id for r in machine.formalized_by(c.id)] if machine is not None else []
+        found = next((findings[r] for r in rows if r in findings), None) or next(
+            (ce for ce in findings.values() if c.id in ce.get("clauses", ())), None)
+        entry: dict[str, Any] = {"id": c.id, "source": c.source, "quote": c.quote, "rows": rows}
+        if found is not None:
+            entry.update(status="deviation", counterexample=found)
+        else:
+            entry.update(status="error", error=error)
+        clauses.append(entry)
+    summary = Counter(c["status"] for c in clauses)
     return {"target": job.request.target, "kind": kind or "unknown", "loop": job.request.loop,
-            "summary": {**{s: 0 for s in STATUSES}, "error": max(1, len(clauses)), "clauses": len(clauses)},
+            "summary": {**{s: summary.get(s, 0) for s in STATUSES}, "error": max(1, summary.get("error", 0)),
+                        "clauses": len(clauses)},
             "known_differences": {}, "error": error, "clauses": clauses}
+
+
+def _tail(path: Path) -> list[str]:
+    """What a worker printed last: from its fatal error, if it had one (the crashing frame comes first), else
+    its last lines."""
+    try:
+        lines = path.read_text(errors="replace").splitlines()
+    except OSError:
+        return []
+    fatal = next((i for i in range(len(lines) - 1, -1, -1) if lines[i].startswith("Fatal Python error")), None)
+    shown = lines[fatal:fatal + TAIL_LINES] if fatal is not None else lines[-TAIL_LINES:]
+    return [line[:300] for line in shown]
 
 
 def _progress_bar(jobs: Sequence[Job], started: float, stream: Any) -> None:
@@ -350,6 +427,39 @@ def _progress_bar(jobs: Sequence[Job], started: float, stream: Any) -> None:
     stream.write(f"\raudit [{'#' * filled}{'.' * (width - filled)}] {done}/{len(jobs)} targets, "
                  f"{steps} transitions, {time.monotonic() - started:.0f}s ")
     stream.flush()
+
+
+def _loop_kind() -> str:
+    from .model_tests.machines import KINDS_OF_LOOPS
+    return KINDS_OF_LOOPS[0]
+
+
+def _loop_first(requests: Sequence[AuditRequest], loop: str) -> list[AuditRequest]:
+    """Under ``--loop``, the loop's own audit, first, unless it is a target already.
+
+    Its row says where the loop deviates from the loop contract; the objects run
+    on it are compared with a model on the same loop, so that is not blamed on them.
+    """
+    if loop in ("asyncio", "", None) or any(r.target == loop for r in requests):
+        return []
+    first = requests[0]
+    return [dataclasses.replace(first, target=loop, kind=_loop_kind())]
+
+
+def _note_the_loop(reports: list[dict], loop: str) -> None:
+    """Under ``--loop``, a note on every object's report when the loop itself deviates."""
+    audited = next((r for r in reports if r["target"] == loop and r["kind"] == _loop_kind()), None)
+    if audited is None:
+        return
+    deviating = [c["id"] for c in audited["clauses"] if c["status"] == "deviation"]
+    if not deviating:
+        return
+    for report in reports:
+        if report is not audited:
+            report.setdefault("notes", []).append(
+                f"the loop {loop} deviates from the loop contract ({', '.join(deviating)}; see its row). This "
+                f"{report['kind']} was compared with the model run on the same loop, so what the loop does "
+                f"differently is not blamed on it.")
 
 
 def run_audit(requests: Sequence[AuditRequest], workers: int | None = None, out: Path | None = None,
@@ -372,6 +482,7 @@ def run_audit(requests: Sequence[AuditRequest], workers: int | None = None, out:
             raise UsageError(f"expected --timeout SECONDS above 0, found {request.timeout}")
     if out is not None and out.parent and not out.parent.exists():
         raise UsageError(f"expected --out in an existing folder, found no folder {str(out.parent)!r}")
+    requests = _loop_first(requests, loop) + list(requests)
     workers = workers or os.cpu_count() or 1
     # Cores no target's worker would use go to exploring, split evenly.
     spare = max(1, workers // max(1, len(requests)))
@@ -404,6 +515,7 @@ def run_audit(requests: Sequence[AuditRequest], workers: int | None = None, out:
         if job.unauditable:
             print(f"asyncspec audit: error: {job.unauditable}", file=sys.stderr)
     reports = [j.report for j in jobs if j.report is not None]
+    _note_the_loop(reports, loop)
     document = {
         "asyncspec": __version__, "profile": profile, "python": sys.version.split()[0],
         "seed": seed, "loop": loop, "seconds": round(elapsed, 2), "targets": reports,

@@ -97,19 +97,27 @@ def text(document: dict) -> str:
         if t.get("error"):
             e = t["error"]
             out += ["", f"ERROR {t['target']}: {e['what']} (at step {e.get('step')}: {e.get('action')})"]
-        shown: set[str] = set()
-        for c in t["clauses"]:
-            ce = c.get("counterexample")
-            if c["status"] != "deviation" or ce is None or ce["text"] in shown:
-                continue
-            shown.add(ce["text"])
-            same = [d["id"] for d in t["clauses"] if d.get("counterexample", {}).get("text") == ce["text"]]
-            out += ["", f"DEVIATION {t['target']}: {', '.join(same)}"]
-            if c.get("evidence"):
-                ev = c["evidence"]
-                out.append(f"  evidence: {ev['why']} ({ev['cite']}); deviating: {ev['deviates']}")
+            out += [f"  after: {' -> '.join(e['path'])}"] if e.get("path") else []
+            out += ["  its last output:"] + [f"    {line}" for line in e.get("output_tail", ())]
+        out += [f"\nNOTE {t['target']}: {note}" for note in t.get("notes", ())]
+        for ce, ids, evidence in distinct_counterexamples(t):
+            out += ["", f"DEVIATION {t['target']}: {', '.join(ids)}"]
+            if evidence:
+                out.append(f"  evidence: {evidence['why']} ({evidence['cite']}); deviating: {evidence['deviates']}")
             out.append("  " + ce["text"].replace("\n", "\n  "))
     return "\n".join(out) + "\n"
+
+
+def distinct_counterexamples(t: dict) -> list[tuple[dict, list[str], dict | None]]:
+    """Each distinct counterexample of a target once, with every clause it breaks (one root cause)."""
+    out: dict[str, tuple[dict, list[str], dict | None]] = {}
+    for c in t["clauses"]:
+        ce = c.get("counterexample")
+        if c["status"] != "deviation" or ce is None:
+            continue
+        found = out.setdefault(ce["text"], (ce, [], c.get("evidence")))
+        found[1].append(c["id"])
+    return list(out.values())
 
 
 def markdown(document: dict) -> str:
@@ -206,13 +214,20 @@ def page(document: dict) -> str:
             e = t["error"]
             out.append(f"<p><b>Error</b> at step {e.get('step')} ({html.escape(str(e.get('action')))}): "
                        f"{html.escape(e['what'])}</p>")
+            if e.get("path") or e.get("output_tail"):
+                out.append("<details><summary>the path to it, and the worker's last output</summary><pre>"
+                           + html.escape(" -> ".join(e.get("path", ())) + "\n\n" + "\n".join(e.get("output_tail", ())))
+                           + "</pre></details>")
+        out += [f"<p><i>Note: {html.escape(note)}</i></p>" for note in t.get("notes", ())]
         out.append(target_diagram(t, document.get("profile", "cpython")))
-        for c in t["clauses"]:
-            ce = c.get("counterexample")
-            if c["status"] == "deviation" and ce:
-                out.append(f"<h3>{html.escape(c['id'])}: deviation</h3>"
-                           f"<blockquote>{html.escape(c['quote'])}</blockquote>"
-                           f"<pre>{html.escape(ce['text'])}</pre>")
+        quotes = {c["id"]: c["quote"] for c in t["clauses"]}
+        # Each distinct counterexample once, folded: a page stays short however many clauses deviate.
+        for ce, ids, _ in distinct_counterexamples(t):
+            said = html.escape(" ".join(ce.get("explanation", ())) or ce.get("aspect", ""))
+            out.append(f"<details><summary><b>{html.escape(', '.join(ids))}</b>: deviation. {said}</summary>"
+                       + "".join(f"<blockquote>{html.escape(i)}: {html.escape(quotes.get(i, ''))}</blockquote>"
+                                 for i in ids)
+                       + f"<pre>{html.escape(ce['text'])}</pre></details>")
     out.append("</body></html>")
     return "\n".join(out) + "\n"
 

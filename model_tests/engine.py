@@ -31,8 +31,8 @@ import logging
 import re
 import sys
 import weakref
-from dataclasses import dataclass
-from typing import Any, Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterator, Mapping
 
 from ..spec import Machine, Observed, compiled, resolve_namespace
 from ..spec.errors import HarnessAbort, StepTimeout, TargetCrashed  # noqa: F401 - HarnessAbort for explore
@@ -164,6 +164,16 @@ class Target:
     classes: tuple[type, ...] = ()
     #: The model only: where it reports the rows it fires (paused while the harness acts).
     recorder: Any = None
+    #: Parameters the target's operations do not take, by operation (``{"cancel": {"msg"}}``;
+    #: ``__init__`` for the constructor): they are never passed, and the clauses about them are not applicable.
+    absent_parameters: Mapping[str, frozenset[str]] = field(default_factory=dict)
+
+    def offers(self, action: "Action", machine: Machine) -> bool:
+        """Whether the target can take ``action``: its operation is not absent, nor any parameter it passes."""
+        if action.operation in self.absent:
+            return False
+        absent = self.absent_parameters.get(action.operation)
+        return not absent or not (passed_parameters(machine, action) & absent)
 
     def call(self, obj: Any, op: str, args: list, kwargs: dict) -> Any:
         custom = getattr(self.adapter, f"call_{op.strip('_')}", None)
@@ -266,6 +276,17 @@ def _recorded(run: "Run", loop: Any, method: str) -> Callable[..., Any]:
                             tuple(map(run.describe, args)), context_mark(context)))
         return original(callback, *args, context=context)
     return note
+
+
+def passed_parameters(machine: Machine, action: Action) -> set[str]:
+    """The names of the parameters an action passes to its operation (or the constructor)."""
+    if not action.operation:
+        return set()
+    op = machine.constructor if action.operation == CONSTRUCTOR else machine.operation(action.operation)
+    if op is None:
+        return set()
+    positional = [p for p in op.signature.parameters.values() if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    return {p.name for p in positional[:len(action.args)]} | {k for k, _ in action.kwargs}
 
 
 def context_mark(context: Any) -> Any:

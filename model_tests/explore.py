@@ -71,6 +71,18 @@ class Exploration:
     aborted: tuple[int, str, str] | None = None
     #: Suffixes run before merges, to reveal hidden fields.
     suffixes: int = 0
+    #: Hears of each counterexample as it is kept, with the rows it is the first for (a worker streams them).
+    on_found: Callable[[Counterexample, list[str]], None] | None = field(default=None, repr=False)
+
+    def keep(self, found: Counterexample) -> None:
+        """Keep a counterexample: the first overall, and the first (so the shortest) for each row it blames."""
+        if self.counterexample is None:
+            self.counterexample = found
+        new = [row for row in found.rows if row not in self.counterexamples]
+        for row in new:
+            self.counterexamples[row] = found
+        if new and self.on_found is not None:
+            self.on_found(found, new)
 
 
 #: How far each machine is explored by default (the table in ``machines``).
@@ -129,14 +141,15 @@ def initial_path(machine: Machine) -> list[Action]:
     return creation_actions(machine, object_name(machine, 0))
 
 
-def initial_paths(machine: Machine, bounds: Bounds, absent: frozenset[str] = frozenset()) -> list[tuple[list[Action], int]]:
+def initial_paths(machine: Machine, bounds: Bounds, offers: Callable[[Action], bool] = lambda action: True
+                  ) -> list[tuple[list[Action], int]]:
     """Where exploration starts, and how many steps it takes from there.
 
     The plain creation goes ``bounds.depth`` steps; each other way to make the
     object (the constructor's arguments, debug mode) goes ``bounds.variant_depth``.
     """
     plain = initial_path(machine)
-    variants = [[a] for a in creation_variants(machine, object_name(machine, 0)) if a.operation not in absent]
+    variants = [[a] for a in creation_variants(machine, object_name(machine, 0)) if offers(a)]
     return [(plain, bounds.depth)] + [(v, min(bounds.variant_depth, bounds.depth)) for v in variants]
 
 
@@ -350,8 +363,9 @@ def replay(make_world: Callable[[], World], path: Sequence[Action]) -> tuple[Wor
 
 def explore(machine: Machine, make_world: Callable[[], World], bounds: Bounds,
             deadline: float | None = None, collect_all: bool = False,
-            absent: frozenset[str] = frozenset(),
-            on_step: Callable[[int, Sequence[Action]], None] | None = None, jobs: int = 1) -> Exploration:
+            offers: Callable[[Action], bool] = lambda action: True,
+            on_step: Callable[[int, Sequence[Action]], None] | None = None, jobs: int = 1,
+            on_found: Callable[[Counterexample, list[str]], None] | None = None) -> Exploration:
     """Explore breadth first; stop at the first counterexample, the depth bound or the deadline.
 
     Every transition out of every reached state is replayed on every target and
@@ -359,13 +373,13 @@ def explore(machine: Machine, make_world: Callable[[], World], bounds: Bounds,
     level's transitions are replayed in that many forked processes; what is
     found, and in which order, is the same.
     """
-    result = Exploration(machine.name)
+    result = Exploration(machine.name, on_found=on_found)
     started = time.perf_counter()
     writes = writes_of(machine)
     seen: dict[tuple, Counter] = {}
     level: list[list[Action]] = []
     limits: dict[int, int] = {}  # by the id of a path's first action: how deep its paths go
-    for start, limit in initial_paths(machine, bounds, absent):
+    for start, limit in initial_paths(machine, bounds, offers):
         try:
             world, _ = replay(make_world, start)
         except HarnessAbort as e:
@@ -379,10 +393,7 @@ def explore(machine: Machine, make_world: Callable[[], World], bounds: Bounds,
         first = world.steps and _start_differences(world)
         if first:
             # The target differs as soon as it is made: nothing beyond can be compared.
-            if result.counterexample is None:
-                result.counterexample = first
-            for row in first.rows:
-                result.counterexamples.setdefault(row, first)
+            result.keep(first)
             if not collect_all or not level:
                 result.seconds = time.perf_counter() - started
                 return result
@@ -400,7 +411,7 @@ def explore(machine: Machine, make_world: Callable[[], World], bounds: Bounds,
             if not level:
                 break
             candidates = [path + [action] for path in level for action in alphabet(machine, path, bounds)
-                          if action.operation not in absent]
+                          if offers(action)]
             level = []
             for candidate, out in zip(candidates, evaluate(candidates)):
                 if deadline is not None and time.perf_counter() > deadline:
@@ -422,13 +433,10 @@ def explore(machine: Machine, make_world: Callable[[], World], bounds: Bounds,
                     world, diffs = replay(make_world, candidate)
                     found = _counterexample(machine, world, diffs)
                     world.close()
-                    if result.counterexample is None:
-                        result.counterexample = found
+                    # Keep the first (so the shortest) per deviating row; do not extend a deviating path.
+                    result.keep(found)
                     if not collect_all:
                         break
-                    # Keep the first (so the shortest) per deviating row; do not extend a deviating path.
-                    for row in found.rows:
-                        result.counterexamples.setdefault(row, found)
                     continue
                 if out.key not in seen:
                     seen[out.key] = out.written
@@ -446,12 +454,8 @@ def explore(machine: Machine, make_world: Callable[[], World], bounds: Bounds,
                         break  # the target broke only on the suffix: the merge stands, it is not a finding here
                     result.coverage.update(world.coverage)
                     if diffs:
-                        found = _counterexample(machine, world, diffs)
+                        result.keep(_counterexample(machine, world, diffs))
                         world.close()
-                        if result.counterexample is None:
-                            result.counterexample = found
-                        for row in found.rows:
-                            result.counterexamples.setdefault(row, found)
                         break
                     world.close()
                 if result.counterexample is not None and not collect_all:

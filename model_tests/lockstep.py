@@ -185,7 +185,8 @@ class World:
         #: What each object's actions made (a task awaiting it), by the object's name.
         self.made: dict[str, set[str]] = {}
         self.diverged: set[str] = set()
-        #: Wraps every step (the audit worker puts a per-step timeout here).
+        #: Wraps every step, called with the action and the actions before it (the audit worker puts a
+        #: per-step timeout here).
         self.step_guard = step_guard
 
     @property
@@ -198,7 +199,7 @@ class World:
 
     def step(self, action: Action) -> list[Difference]:
         if self.step_guard is not None:
-            with self.step_guard(action):
+            with self.step_guard(action, tuple(s.action for s in self.steps)):
                 return self._step(action)
         return self._step(action)
 

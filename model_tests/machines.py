@@ -128,6 +128,10 @@ def domain(op: Operation, param: str, domains: dict | None = None) -> tuple[Reci
 NOTED_LOOP_CALLS = ("call_soon", "call_soon_threadsafe")
 
 
+#: The machines whose object is the run's event loop (the loop contract).
+KINDS_OF_LOOPS = tuple(k for k, e in TABLE.items() if e.is_loop)
+
+
 def canonical_kind(kind: str) -> str:
     """A machine name, for a name or one of its aliases (``loop``: ``event_loop``)."""
     return next((k for k, e in TABLE.items() if kind in e.aliases), kind)

@@ -29,7 +29,7 @@ from .actions import PREFIXES, call_arguments, creation_variants, object_name
 from .engine import Action, Target
 from .lockstep import Counterexample, KNOWN_DIFFERENCES, KnownDifference
 from .machines import domain, facts, spec_for
-from .recipes import Recipe
+from .recipes import OMITTED, Recipe
 from .targets import builtin_targets, new_world
 
 settings.register_profile(
@@ -108,7 +108,8 @@ def lockstep_machine(kind: str, targets: Callable[[], Sequence[Target]] | None =
         ns["new_loop"] = new_loop
     elif not function:
         # The plain creation, or another way: the constructor's arguments, debug mode.
-        ways = [Action("new", machine=machine.name, result="?")] + creation_variants(machine, "?")
+        ways = [Action("new", machine=machine.name, result="?")] + [
+            way for way in creation_variants(machine, "?") if all(t.offers(way, machine) for t in sample)]
 
         @rule(target=objects, way=st.sampled_from(ways))
         def new(self: Any, way: Action) -> str:
@@ -134,7 +135,8 @@ def lockstep_machine(kind: str, targets: Callable[[], Sequence[Target]] | None =
         if op.name in facts(kind).driven:
             continue  # the harness runs it (run_one_iteration, run_until_idle)
         if not any(op.name in t.absent for t in sample):  # what a target does not offer is not applicable
-            ns.update(_rules_for(machine, op, objects, callbacks, tasks, iterators, function))
+            absent = frozenset().union(*(t.absent_parameters.get(op.name, ()) for t in sample))
+            ns.update(_rules_for(machine, op, objects, callbacks, tasks, iterators, function, absent))
 
     @rule()
     def run_one_iteration(self: Any) -> None:
@@ -174,14 +176,16 @@ def run_random_sequences(machine_cls: type[RuleBasedStateMachine], examples: int
 
 
 def _rules_for(machine: Machine, op: Operation, objects: Bundle, callbacks: Bundle, tasks: Bundle,
-               iterators: Bundle, function: bool) -> dict[str, Any]:
+               iterators: Bundle, function: bool, absent: frozenset[str] = frozenset()) -> dict[str, Any]:
+    """The rules that reach ``op``; the ``absent`` parameters (a target does not take them) are never passed."""
     rules: dict[str, Any] = {}
     obj_strategy: st.SearchStrategy[str] = st.just("") if function else objects
     callback_params = [p for p in op.param_names if _callback_param(op, p)]
     plain = [p for p in op.param_names if p not in callback_params]
 
     def arguments() -> st.SearchStrategy:
-        per_param: dict[str, st.SearchStrategy[Any]] = {p: st.sampled_from(domain(op, p)) for p in plain}
+        per_param: dict[str, st.SearchStrategy[Any]] = {
+            p: st.just(OMITTED) if p in absent else st.sampled_from(domain(op, p)) for p in plain}
         for p in callback_params:
             per_param[p] = callbacks.map(functools.partial(Recipe, _callback_kind(op, p)))
         return st.fixed_dictionaries(per_param)

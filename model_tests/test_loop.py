@@ -9,7 +9,9 @@ import pytest
 
 from asyncspec import impl
 from asyncspec.model_tests.check import check_machine
-from asyncspec.model_tests.engine import class_target, loop_target
+from asyncspec.model_tests.engine import Action, class_target, loop_target
+from asyncspec.model_tests.recipes import Recipe
+from asyncspec.model_tests.targets import builtin_targets, new_world, spec_for
 
 
 class IgnoresCallSoonContext(asyncio.SelectorEventLoop):
@@ -92,3 +94,24 @@ def test_a_counterexample_script_replays_on_the_loop_audited():
     script = ce.script()
     assert "from asyncspec.model_tests.test_loop import StopRunsLateCallbacks as new_loop" in script
     assert "e0 = loop" in script
+
+
+def test_a_done_callback_that_raises_reaches_the_handler_and_the_others_still_run():
+    world = new_world("future", builtin_targets("future"))
+    steps = [Action("new", result="f0", machine="future"),
+             Action("call", "add_done_callback", "f0", (Recipe("raising_callback", "raiser"),)),
+             Action("call", "add_done_callback", "f0", (Recipe("callback", "cb0"),)),
+             Action("call", "set_result", "f0", (Recipe("value", 1),)),
+             Action("once")]
+    try:
+        for action in steps:
+            assert world.step(action) == [], action
+        events = world.steps[-1].observations["model"].events
+    finally:
+        world.close()
+    handled = [e for e in events if e[0] == "exception handler"]
+    assert handled and handled[0][2] == ("loop",), events  # handler(loop, context)
+    assert handled[0][3][:2] == ("Exception in callback raiser(<{cls} finished result=1>)", "ValueError"), events
+    assert ("handle", "<Handle>") in handled[0][3]
+    assert any(e[:2] == ("callback", "cb0") for e in events), events
+    assert "F-CALLBACK-RAISES" in {c for r in world.steps[3].rows for c in spec_for("cpython")["future"].row(r).clauses}

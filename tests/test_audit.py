@@ -23,6 +23,7 @@ def audit(*args: str, cwd: Path = TARGETS, timeout: int = 600) -> subprocess.Com
 def broken_report():
     """One audit of every broken target beside a good one: the good one's report stays whole."""
     names = ["HangingFuture", "HangingCallbackFuture", "ExitingFuture", "SegfaultFuture", "RecursiveFuture",
+             "FindsThenSegfaultsFuture",
              "MemoryHogFuture", "InitRaisesFuture", "ReprRaisesFuture", "EqRaisesFuture", "NoisyFuture"]
     done = audit(*[f"broken:{n}" for n in names], "asyncspec.impl:Future", "--format", "json", *QUICK,
                  "--depth", "3")
@@ -49,6 +50,16 @@ def test_a_broken_target_gets_an_error_saying_what_and_where(broken_report, name
     assert what in report["error"]["what"]
     assert report["error"]["action"] and report["error"]["step"] is not None
     assert report["summary"]["error"] > 0
+
+
+def test_a_worker_that_dies_keeps_what_it_found_and_shows_its_last_output(broken_report):
+    report = broken_report["broken:FindsThenSegfaultsFuture"]
+    assert "died of signal SIGSEGV" in report["error"]["what"]
+    deviations = {c["id"] for c in report["clauses"] if c["status"] == "deviation"}
+    assert "F-RESULT-NOT-READY" in deviations, deviations
+    assert report["summary"]["deviation"] == len(deviations) and report["summary"]["error"] > 0
+    assert any("Segmentation fault" in line for line in report["error"]["output_tail"])
+    assert report["error"]["path"][-1] == report["error"]["action"]
 
 
 def test_raising_repr_and_recursion_are_deviations_on_their_clauses(broken_report):
@@ -160,8 +171,13 @@ def test_runs_on_uvloop():
     pytest.importorskip("uvloop")
     done = audit("asyncspec.impl:Future", "--loop", "uvloop", "--depth", "2", "--examples", "0",
                  "--format", "json", cwd=Path.cwd())
-    report = json.loads(done.stdout)["targets"][0]
+    reports = {t["target"]: t for t in json.loads(done.stdout)["targets"]}
+    report = reports["asyncspec.impl:Future"]
     assert report["summary"]["deviation"] == 0 and report["loop"] == "uvloop"
+    # uvloop is audited first, on the loop contract; where it deviates, the Future's row says so.
+    assert reports["uvloop"]["kind"] == "event_loop"
+    if reports["uvloop"]["summary"]["deviation"]:
+        assert any(note.startswith("the loop uvloop deviates") for note in report["notes"])
 
 
 def test_the_worker_request_carries_the_documented_fields():
@@ -183,7 +199,7 @@ def test_the_step_guard_wraps_the_random_sequences_too():
         steps = []
 
         @contextlib.contextmanager
-        def guard(action):
+        def guard(action, before):
             steps.append(action)
             yield
         request = AuditRequest("asyncspec.impl:ensure_future", depth=1, examples=examples)
@@ -253,3 +269,41 @@ def test_a_folder_named_asyncspec_in_the_working_directory_shadows_nothing_and_n
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
     assert json.loads(done.stdout)["targets"][0]["summary"]["deviation"] == 0
     assert sorted(p.name for p in tmp_path.iterdir()) == ["asyncspec"]  # no .hypothesis, no report
+
+
+def test_under_a_faulty_loop_the_loop_is_audited_first_and_the_objects_carry_a_note():
+    done = audit("asyncspec.impl:Future", "asyncspec.impl:Event", "--format", "json", *QUICK,
+                 "--loop", "asyncspec.model_tests.test_loop:StopRunsLateCallbacks")
+    reports = {t["target"]: t for t in json.loads(done.stdout)["targets"]}
+    loop = reports["asyncspec.model_tests.test_loop:StopRunsLateCallbacks"]
+    assert loop["kind"] == "event_loop"
+    assert "L-STOP-BATCH" in {c["id"] for c in loop["clauses"] if c["status"] == "deviation"}
+    for name in ("asyncspec.impl:Future", "asyncspec.impl:Event"):
+        assert reports[name]["summary"]["deviation"] == 0, name
+        assert any("L-STOP-BATCH" in note for note in reports[name]["notes"])
+    assert done.returncode == 1  # the loop deviates
+
+
+def test_the_html_page_shows_each_counterexample_once_folded(tmp_path):
+    page = tmp_path / "report.html"
+    audit("broken:RecursiveFuture", "--format", "html", "--out", str(page), *QUICK)
+    html = page.read_text()
+    # RecursiveFuture breaks three clauses with one counterexample: shown once, folded, naming all three.
+    assert html.count("<summary><b>F-DONE-SIG, F-DONE, F-DONE-MEANS</b>") == 1
+    assert html.count("<pre>") == 1
+
+
+def test_an_adapter_declares_absent_parameters_and_the_rest_is_still_audited():
+    done = audit("broken:NoMsgAdapter", "broken:NoMsgFuture", "--format", "json", *QUICK)
+    reports = {t["target"]: {c["id"]: c for c in t["clauses"]} for t in json.loads(done.stdout)["targets"]}
+    declared, undeclared = reports["broken:NoMsgAdapter"], reports["broken:NoMsgFuture"]
+    assert declared["F-CANCEL-MSG"]["status"] == "not-applicable"
+    assert declared["F-CANCEL-MSG"]["why"] == "the target's cancel() msg not taken"
+    assert declared["F-CANCEL-DONE"]["status"] == "pass"  # cancel() itself is still audited
+    assert undeclared["F-CANCEL-MSG"]["status"] == "deviation"
+
+
+def test_an_adapter_naming_an_unknown_parameter_is_a_usage_error():
+    done = audit("broken:TypoAdapter", *QUICK)
+    assert done.returncode == 2
+    assert "found cancel: ['mesage'] (cancel() takes ['msg'])" in done.stderr

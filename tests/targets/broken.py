@@ -40,6 +40,18 @@ class SegfaultFuture(Future):
         ctypes.string_at(0)
 
 
+class FindsThenSegfaultsFuture(Future):
+    """A deviation found early (result() of a pending future answers None), then a crash (set_result)."""
+
+    def result(self):
+        if not self.done():
+            return None
+        return super().result()
+
+    def set_result(self, result):
+        ctypes.string_at(0)
+
+
 class RecursiveFuture(Future):
     def done(self):
         return self.done()
@@ -112,3 +124,28 @@ class Flag:
 
     def __repr__(self):
         return repr(self._event)
+
+
+class NoMsgFuture(Future):
+    """A future whose cancel() predates 3.9: it takes no msg."""
+
+    def cancel(self):  # type: ignore[override]
+        return super().cancel()
+
+
+class NoMsgAdapter(asyncspec.Adapter):
+    """Says so: cancel() takes no msg; the rest of cancel() is still audited."""
+
+    kind = "future"
+    absent_parameters = {"cancel": frozenset({"msg"})}
+
+    def create(self, loop):
+        return NoMsgFuture(loop=loop)
+
+
+class TypoAdapter(asyncspec.Adapter):
+    kind = "future"
+    absent_parameters = {"cancel": frozenset({"mesage"})}
+
+    def create(self, loop):
+        return NoMsgFuture(loop=loop)
