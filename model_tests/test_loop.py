@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import asyncio.tasks
+import subprocess
+import sys
 
 import pytest
 
@@ -115,3 +117,19 @@ def test_a_done_callback_that_raises_reaches_the_handler_and_the_others_still_ru
     assert ("handle", "<Handle>") in handled[0][3]
     assert any(e[:2] == ("callback", "cb0") for e in events), events
     assert "F-CALLBACK-RAISES" in {c for r in world.steps[3].rows for c in spec_for("cpython")["future"].row(r).clauses}
+
+
+def test_a_generated_script_shows_the_deviation_when_run(tmp_path):
+    target = loop_target("StopRunsLateCallbacks", "event_loop", StopRunsLateCallbacks,
+                         "asyncspec.model_tests.test_loop:StopRunsLateCallbacks")
+    ce = check_machine("event_loop", targets=[target], random=False).counterexample
+    assert ce is not None
+    script = tmp_path / "reproduce.py"
+    script.write_text(ce.script())
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    # The callback scheduled during the last iteration runs before run_forever() returns: the deviation.
+    lines = done.stdout.splitlines()
+    ran = [line for line in lines if line.strip().startswith("callback")]
+    assert [line.split()[1] for line in ran] == ["chain", "cb1"], done.stdout
+    assert lines[-1].startswith("The spec expects otherwise:") and "cb1" in lines[-1]
