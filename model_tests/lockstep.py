@@ -464,6 +464,12 @@ class Counterexample:
                 for e in observed:
                     if e in expected:
                         expected.remove(e)
+                        continue
+                    # The same thing happened otherwise (the same callback, the same handler): say how.
+                    twin = next((x for x in expected if x[:2] == e[:2] and x[0] in _TWINNED), None)
+                    if twin is not None:
+                        expected.remove(twin)
+                        lines.append(f"During {action}: {_event(e)}; the spec says {_event(twin, spec=True)}.")
                     else:
                         lines.append(f"During {action}: {_event(e)}, which the spec does not do.")
                 lines += [f"During {action}: the spec expects that {_event(e)}; it did not happen." for e in expected]
@@ -520,16 +526,29 @@ def _outcome(outcome: tuple, spec: bool = False) -> str:
     return repr(outcome)
 
 
-def _event(e: tuple) -> str:
+#: Events that, happening otherwise than the spec says, are told as one difference.
+_TWINNED = ("callback", "exception handler")
+
+
+def _event(e: tuple, spec: bool = False) -> str:
+    """An event in words; ``spec``: as what the spec says happens (``it runs ...``)."""
     head = str(e[0]) if e else ""
     if head == "callback":
-        return f"callback {e[1]} ran with {e[2]!r} in context {e[3]!r}"
+        where = "".join(f", with the running loop {v!r}" for k, v in e[4:] if k == "running loop") \
+            if len(e) > 4 else ""
+        if spec:
+            return f"it runs with {e[2]!r} in context {e[3]!r}{where}"
+        return f"callback {e[1]} ran with {e[2]!r} in context {e[3]!r}{where}"
     if _schedules(e):
         args = "".join(f", {a!r}" for a in e[2])
         return f"{head}({e[1]}{args}, context={e[3]!r}) was called"
     if head == "exception handler":
         who = f"the exception handler {e[1]}" if e[1] else "the loop's exception handler"
         called = f"handler({', '.join([*map(str, e[2]), 'context'])})"
+        if spec:
+            who = "it is"
+            if isinstance(e[3], tuple) and len(e[3]) >= 3:
+                return f"it is called as {called} with message {e[3][0]!r}, exception {e[3][1]}"
         if not (isinstance(e[3], tuple) and len(e[3]) >= 3):
             return f"{who} was called as {called} with {e[3]!r} for the context"
         message, exc, future, *more = e[3]
