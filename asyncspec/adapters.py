@@ -245,7 +245,7 @@ def _checked_factory(factory: Callable[[], Any], name: str, what: str) -> Callab
     def make() -> Any:
         loop = factory()
         if not isinstance(loop, asyncio.AbstractEventLoop):
-            raise TargetError(f"{what} {name} returned {type(loop).__name__}, not an event loop")
+            raise TargetError(f"{name} returned {type(loop).__name__}, not an event loop")
         return loop
     return make
 
