@@ -186,10 +186,8 @@ def clause_statuses(machine: Any, target: Any, coverage: Any, counterexamples: d
             entry["why"] = "the target's " + ", ".join(missing) + " not taken"
             out.append(entry)
             continue
-        found = next((counterexamples[r.id] for r in applicable if r.id in counterexamples), None)
-        if found is None:
-            found = next((ce for ce in counterexamples.values()
-                          if clause.id in {cid for cid, _ in ce.clauses()}), None)
+        found = _finding_for(clause.id, [r.id for r in applicable], counterexamples,
+                             lambda ce: {cid for cid, _ in ce.clauses()})
         if not applicable:
             entry["status"] = "not-applicable"
             entry["why"] = "the target does not offer " + ", ".join(
@@ -228,6 +226,14 @@ def _absent_parameters_of(clause: Any, rows: Sequence[Any], target: Any) -> list
             if re.search(rf"\b{re.escape(param)}\b", clause.quote) and shown not in out:
                 out.append(shown)
     return out
+
+
+def _finding_for(clause_id: str, rows: Sequence[str], by_row: dict, clauses_of: Callable[[Any], Any]) -> Any:
+    """The counterexample a clause deviates by: the first of its rows', else one that names the clause."""
+    found = next((by_row[r] for r in rows if r in by_row), None)
+    if found is None:
+        found = next((ce for ce in by_row.values() if clause_id in clauses_of(ce)), None)
+    return found
 
 
 def counterexample_json(ce: Any) -> dict:
@@ -392,8 +398,7 @@ def _died(job: Job, events: list[dict], code: int | None) -> dict:
     machine = spec_for(job.request.profile)[kind] if kind else None
     for c in (machine.clauses if machine is not None else ()):
         rows = [r.id for r in machine.formalized_by(c.id)] if machine is not None else []
-        found = next((findings[r] for r in rows if r in findings), None) or next(
-            (ce for ce in findings.values() if c.id in ce.get("clauses", ())), None)
+        found = _finding_for(c.id, rows, findings, lambda ce: ce.get("clauses", ()))
         entry: dict[str, Any] = {"id": c.id, "source": c.source, "quote": c.quote, "rows": rows}
         if found is not None:
             entry.update(status="deviation", counterexample=found)

@@ -120,12 +120,6 @@ class ModelObject:
         if state is None and op.operation.kind == "property":
             # A property does not read the state: an uninitialized object answers as a new one.
             state = self.asyncspec_plan.constructor.initial
-        if op.operation.kind == "query" and getattr(self, "_asyncspec_busy", False):
-            # A query an operation of this object asks of it while deciding or acting (a loop's Handle
-            # asking get_debug()) is part of that operation's row, not a row of its own.
-            row = _choose(op, state.name, call, self.asyncspec_globals) if state is not None else op.uninitialized
-            assert row is not None
-            return row, call
         if state is None:
             if op.uninitialized is None:
                 raise AttributeError(
@@ -133,7 +127,10 @@ class ModelObject:
             row = op.uninitialized
         else:
             row = _choose(op, state.name, call, self.asyncspec_globals)
-        self.asyncspec_recorder.record(row.id, self)
+        # A query an operation of this object asks of it while deciding or acting (a loop's Handle
+        # asking get_debug()) is part of that operation's row, not a row of its own.
+        if not (op.operation.kind == "query" and getattr(self, "_asyncspec_busy", False)):
+            self.asyncspec_recorder.record(row.id, self)
         return row, call
 
     def _steps(self, row: RowPlan, call: _Call) -> Generator[tuple[str, Any], None, None]:
