@@ -47,7 +47,7 @@ from typing import Any, Callable, Iterator, Sequence
 
 from ..spec import Call, ForEach, Machine, Operation, Park, Suspend, plan_of
 from .actions import LOOP_ACTIONS, PREFIXES, creation_actions, creation_variants, object_name, operation_actions, resume_actions, \
-    task_actions, uninitialized_action
+    settle_actions, task_actions, uninitialized_action
 from .engine import CALLBACK, ITERATOR, Action, HarnessAbort, Run, context_mark, task_outcome, step_context
 from .lockstep import Counterexample, World, compare
 from .machines import SMALL, TABLE, Bounds, facts
@@ -113,7 +113,7 @@ def alphabet(machine: Machine, path: Sequence[Action], bounds: Bounds) -> list[A
                 actions.append(action)
     if bounds.uninitialized and not uninitialized:
         actions += uninitialized_action(machine, PREFIXES["uninitialized"] + "0")
-    actions += list(LOOP_ACTIONS) + task_actions(tasks)
+    actions += list(LOOP_ACTIONS) + task_actions(tasks) + settle_actions(path)
     # Resuming an exhausted iterator is outside the spec (the C future's iterator differs there).
     actions += resume_actions(i for i in iterators if i not in resumed)
     return actions
@@ -138,7 +138,8 @@ def _what(e: BaseException) -> str:
 
 
 def initial_path(machine: Machine) -> list[Action]:
-    return creation_actions(machine, object_name(machine, 0))
+    """The first plain way to make the object (none for a function): the actions every path starts with."""
+    return creation_actions(machine, object_name(machine, 0))[:1]
 
 
 def initial_paths(machine: Machine, bounds: Bounds, offers: Callable[[Action], bool] = lambda action: True
@@ -148,9 +149,9 @@ def initial_paths(machine: Machine, bounds: Bounds, offers: Callable[[Action], b
     The plain creation goes ``bounds.depth`` steps; each other way to make the
     object (the constructor's arguments, debug mode) goes ``bounds.variant_depth``.
     """
-    plain = initial_path(machine)
+    plain = [[a] for a in creation_actions(machine, object_name(machine, 0)) if offers(a)] or [[]]
     variants = [[a] for a in creation_variants(machine, object_name(machine, 0)) if offers(a)]
-    return [(plain, bounds.depth)] + [(v, min(bounds.variant_depth, bounds.depth)) for v in variants]
+    return [(p, bounds.depth) for p in plain] + [(v, min(bounds.variant_depth, bounds.depth)) for v in variants]
 
 
 def fingerprint(world: World) -> tuple:

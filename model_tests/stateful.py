@@ -25,7 +25,7 @@ from hypothesis.stateful import Bundle, RuleBasedStateMachine, consumes, initial
 
 from ..spec import Machine, Operation
 from ..spec.errors import Deviation
-from .actions import PREFIXES, call_arguments, creation_variants, object_name
+from .actions import PREFIXES, call_arguments, creation_actions, creation_variants, object_name
 from .engine import Action, Target
 from .lockstep import Counterexample, KNOWN_DIFFERENCES, KnownDifference
 from .machines import domain, facts, spec_for
@@ -108,8 +108,8 @@ def lockstep_machine(kind: str, targets: Callable[[], Sequence[Target]] | None =
         ns["new_loop"] = new_loop
     elif not function:
         # The plain creation, or another way: the constructor's arguments, debug mode.
-        ways = [Action("new", machine=machine.name, result="?")] + [
-            way for way in creation_variants(machine, "?") if all(t.offers(way, machine) for t in sample)]
+        ways = [way for way in creation_actions(machine, "?") + creation_variants(machine, "?")
+                if all(t.offers(way, machine) for t in sample)]
 
         @rule(target=objects, way=st.sampled_from(ways))
         def new(self: Any, way: Action) -> str:
