@@ -137,16 +137,17 @@ class Compiler:
         out = _Lines()
         body = _Body(self, out, set(op.signature.parameters), method)
         body.line(f'"""{_docstring(op.operation.doc)}"""' if op.operation.doc else "pass")
+        finish = _letting_go if op.operation.kind == "callback" else (lambda lines: lines)
         if not method:
             (decision,) = op.decisions
             self.decision(body.scope(), decision)
-            return _function(header, out)
+            return _function(header, finish(out))
         branches = _merge([(d.state.name, self._decision_source(d, body.local)) for d in op.decisions])
         uninitialized = op.uninitialized
         if len(branches) == 1 and uninitialized is None:
             # Every state does the same: nothing to test.
             out.lines.extend(branches[0][1])
-            return _function(header, out)
+            return _function(header, finish(out))
         tests = len(branches) - (uninitialized is None)
         if tests == 1 and uninitialized is None:
             # Two ways to go: the shorter falls through first (a query's answer, not the work).
@@ -164,7 +165,7 @@ class Compiler:
             body.line("else:")
             with body.block():
                 self.row(body.scope(), uninitialized)
-        return _function(header, _letting_go(out) if op.operation.kind == "callback" else out)
+        return _function(header, finish(out))
 
     def _decision_source(self, decision: Decision, local: set[str]) -> list[str]:
         out = _Lines()

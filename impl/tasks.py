@@ -19,7 +19,7 @@ from .futures import Future
 
 def print_stack(self: Any, *, limit: Any = None, file: Any = None) -> None:
     """Print the stack or traceback for this task's coroutine (asyncio's own printer, over get_stack())."""
-    return base_tasks._task_print_stack(self, limit, file)  # type: ignore[attr-defined]  # asyncio's own
+    return base_tasks._task_print_stack(self, limit, file)  # asyncio's own
 
 
 def task_class(machine: Machine, future: type, name: str = "Task", module: str = __name__) -> type:

@@ -422,14 +422,18 @@ class Run:
         self._closed_loop: asyncio.AbstractEventLoop | None = None
         self.objects: dict[str, Any] = {}
         self.names: dict[int, str] = {}
+        self.name_refs: list[weakref.ref] = []
+        self.forgotten: list[tuple[int, str]] = []
         self.roles: dict[str, str] = {}
         self.keep: list[Any] = []
         self.log: list[tuple] = []
         self.recording = True
         self.tasks: dict[str, asyncio.Task] = {}
         self.closed_args: dict[str, Any] = {}
-        #: Objects collected while something still used them: finalized when that lets go (see ``collect``).
-        self.dropped: list[Callable[[], Any]] = []
+        #: Objects collected while something still used them, held until the end of a step (see ``collect``).
+        self.dropped: list[Any] = []
+        #: The coroutines made for the run's tasks: the harness's own, and the scripted ones.
+        self.coroutines: list[weakref.ref] = []
         #: Objects made without running their constructor: only operations are asked of them.
         self.uninitialized: set[str] = set()
         #: The classes whose name a text may print for ``{cls}``: the target's, and those of what it made
@@ -523,9 +527,16 @@ class Run:
                     continue
                 unhandled = unhandled or loop.get_exception_handler() is None
                 loop.close()
+        for coro in filter(None, (ref() for ref in self.coroutines)):
+            # Ours, not the target's: closed here, each alone, rather than finalized whenever the
+            # collector takes the cycle it is part of (a task, its coroutine, what it awaits) together.
+            with self.harness(), contextlib.suppress(Exception):
+                coro.close()
+        self.coroutines.clear()
         self.objects.clear()
         self.keep.clear()
         self.tasks.clear()
+        self.dropped.clear()
         if unhandled:
             # A loop left with the default handler logs what is finalized later (a pending task):
             # finalize it now, before another run's step could take the line for its own.
@@ -537,6 +548,21 @@ class Run:
         self.names[id(obj)] = name
         self.roles[name] = role
         self.keep.append(obj)
+        try:
+            # Its name goes with it, at the next step: a later object may be given the same id(),
+            # but its own finalizer, which a collection may run after this callback, still names it.
+            self.name_refs.append(weakref.ref(obj, functools.partial(self._forget, id(obj), name)))
+        except TypeError:
+            pass  # not weakly referable: kept in ``keep`` until collected, and forgotten then
+
+    def _forget(self, key: int, name: str, _ref: Any = None) -> None:
+        self.forgotten.append((key, name))
+
+    def _forget_the_dead(self) -> None:
+        for key, name in self.forgotten:
+            if self.names.get(key) == name:
+                del self.names[key]
+        self.forgotten.clear()
 
     def describe(self, value: Any) -> Any:
         """Describe a value in terms every run shares."""
@@ -593,7 +619,7 @@ class Run:
             # Debug mode: where an object was made is the caller's line, a factory's own for a factory.
             text = re.sub(r"created at \S+:\d+", "created at …", text)
         # A callback of the object's own, in a repr (``cb=[Task.__wakeup()]``): named as each implementation likes.
-        names = {cls.__name__ for cls in self.classes}
+        names = {base.__name__ for cls in self.classes for base in cls.__mro__}  # its own, or inherited
         public = self._public_operations()
         text = re.sub(r"\b(\w+)\.([\w<>.]+)\(\)", lambda m: f"{{cls}}.{INTERNAL}()" if m.group(1) in names and
                       m.group(2) not in public else m.group(0), text)
@@ -672,16 +698,22 @@ class Run:
         if waiter is None:
             waiter = asyncio.Future(loop=self.loop)
             self.name(waiter, WAITER, ARGUMENT)
-        elsewhere = asyncio.Future(loop=self.other_loop) if "await_elsewhere" in moves else None
+        elsewhere: asyncio.Future | None = asyncio.Future(loop=self.other_loop) if "await_elsewhere" in moves else None
 
         def note(*what: Any) -> None:
             current = asyncio.current_task()
             self.log.append(("coroutine", *map(self.describe, what), "current task",
                              self.describe(current) if current is not None else None, "context", CONTEXT.get()))
-        return scripted(moves, note, waiter, elsewhere)
+        return self._made(scripted(moves, note, waiter, elsewhere))
+
+    def _made(self, coro: Any) -> Any:
+        """A coroutine the harness made, to be closed with the run (held weakly: its task may be collected)."""
+        self.coroutines.append(weakref.ref(coro))
+        return coro
 
     # -- stepping ------------------------------------------------------------------
     def perform(self, action: Action, step: int) -> Observation:
+        self._forget_the_dead()
         self.log = []
         self.closed_args = {}
         token = CONTEXT.set(step_context(step))
@@ -709,9 +741,11 @@ class Run:
             _ASYNCIO_LOG.performing = None
             CONTEXT.reset(token)
             asyncio.set_event_loop(previous)
-        if any(ref() is not None for ref in self.dropped):
+        if self.dropped:
+            refs = [weakref.ref(o) for o in self.dropped]
+            self.dropped.clear()
             gc.collect()
-            self.dropped = [ref for ref in self.dropped if ref() is not None]
+            self.dropped = [o for o in (ref() for ref in refs) if o is not None]
         for name, made in self.closed_args.items():
             self.log.append(("argument closed", _closed(made)))
         self.before_probe()
@@ -754,13 +788,13 @@ class Run:
         if verb == "await":
             async def awaiting():
                 return await obj
-            return self._track(self.loop.create_task(awaiting()), action.result)
+            return self._track(self.loop.create_task(self._made(awaiting())), action.result)
         if verb == "start":
             loop = self.other_loop if action.elsewhere else self.loop
 
             async def starting():
                 return await t.awaitable(obj, action.operation, args)
-            task = self._track(loop.create_task(starting()), action.result)
+            task = self._track(loop.create_task(self._made(starting())), action.result)
             if action.elsewhere:
                 self._drain(loop, rounds=2)
             return task
@@ -774,26 +808,33 @@ class Run:
         if verb == "resume":
             if obj is None:
                 return "<no iterator>"
+            # Resumed once, then let go of: what it still holds (a C iterator its future, until it
+            # finishes) is not kept alive by the harness.
             self.objects.pop(action.obj, None)
+            self.keep = [o for o in self.keep if o is not obj]
             try:
                 return next(obj)
             except StopIteration as stop:
                 return ("stopped", self.describe(stop.value))
         if verb == "collect":
-            alive: Callable[[], Any]
-            try:
-                alive = weakref.ref(obj)
-            except TypeError:
-                alive = lambda: True  # noqa: E731 - cannot tell: collect to be sure
-            del obj
             self.objects.pop(action.obj, None)
             self.keep = [o for o in self.keep if self.names.get(id(o)) != action.obj]
+            try:
+                alive = weakref.ref(obj)
+            except TypeError:  # not weakly referable: cannot tell when it goes, and its id may be reused
+                del obj
+                gc.collect()
+                self._forget(next((k for k, n in self.names.items() if n == action.obj), -1), action.obj)
+                self._forget_the_dead()
+                return None
+            del obj
             if alive() is not None:
                 gc.collect()  # only what a reference cycle keeps needs the collector
             if alive() is not None:
-                # Still in use (a task its loop will run): it is finalized when its last user lets go,
-                # which the collector decides where a cycle holds it. Each later step ends with a collection.
-                self.dropped.append(alive)
+                # Still in use (a task its loop will run). When its last user lets go, reference
+                # counting or the collector finalizes it, in one implementation mid-step, in another
+                # later: every run holds it until the end of a step, and lets go there (``perform``).
+                self.dropped.append(alive())
             return None
         if verb == "cancel_task":
             return obj.cancel()

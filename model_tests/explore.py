@@ -119,6 +119,18 @@ def alphabet(machine: Machine, path: Sequence[Action], bounds: Bounds) -> list[A
     return actions
 
 
+def endings(path: Sequence[Action]) -> list[list[Action]]:
+    """At the depth bound, each await driven by hand and still suspended: the loop run idle, then resumed.
+
+    What an await answers once its future is done (its continuation) lies one
+    step beyond the step that completes the future; ending each bounded path
+    this way reaches it wherever the bound cut the path short.
+    """
+    resumed = {a.obj for a in path if a.verb == "resume"}
+    return [[LOOP_ACTIONS[-1], *resume_actions([a.result])] for a in path
+            if a.verb == "iterate" and a.result not in resumed]
+
+
 def _start_differences(world: World) -> Counterexample | None:
     last = world.steps[-1]
     model = last.observations.get(world.model.target.name)
@@ -196,7 +208,9 @@ def _abstract(run: Run, value: Any) -> Any:
         state = getattr(value, machine.state_attr, None)
         return (machine.name, state)
     if isinstance(value, BaseException):
-        return (type(value).__name__, tuple(map(repr, value.args)))
+        return (type(value).__name__, run.describe_args(value))
+    if isinstance(value, str):
+        return run.describe_text(value)  # a task's default name counts tasks made in the process
     return run.describe(value)
 
 
@@ -314,16 +328,26 @@ class _Evaluator:
         self.pool: ProcessPoolExecutor | None = None
 
     def __enter__(self) -> Callable[[list[list[Action]]], Iterator[Outcome]]:
+        # Runs collect at many steps (an object let go of, see Run.perform): the collector is to
+        # visit what the runs made, not every module and every explored state. Frozen in each
+        # forked child too, where it would otherwise also copy every inherited object.
+        self._freeze()
         if self.jobs > 1:
             global _SHARED
             _SHARED = (self.make_world, self.writes)
-            # The collector in each child would otherwise visit (and so copy) every inherited object.
-            gc.freeze()
             self.pool = ProcessPoolExecutor(self.jobs, mp_context=multiprocessing.get_context("fork"))
         return self.evaluate
 
+    @staticmethod
+    def _freeze() -> None:
+        """Set aside for the collector all that is alive now; no run is (a path's world is made and closed in it)."""
+        gc.collect()
+        gc.freeze()
+
     def evaluate(self, paths: list[list[Action]]) -> Iterator[Outcome]:
         done = 0
+        if self.pool is None:
+            self._freeze()  # the states explored so far
         if self.pool is not None and len(paths) >= 2 * self.jobs:
             try:
                 for outcome in self.pool.map(_evaluate_shared, paths, chunksize=max(1, len(paths) // (self.jobs * 8))):
@@ -339,12 +363,12 @@ class _Evaluator:
         if self.pool is not None:
             self.pool.shutdown(wait=True, cancel_futures=True)
             self.pool = None
-            gc.unfreeze()
 
     def __exit__(self, *exc: object) -> None:
         global _SHARED
         self._close()
         _SHARED = None
+        gc.unfreeze()
 
 
 def _counterexample(machine: Machine, world: World, diffs: list) -> Counterexample:
@@ -408,11 +432,13 @@ def explore(machine: Machine, make_world: Callable[[], World], bounds: Bounds,
 
     with _Evaluator(make_world, writes, jobs) as evaluate:
         while level and result.counterexample is None or (level and collect_all):
+            closing = [path + ending for path in level if not room(path) for ending in endings(path)
+                       if all(offers(action) for action in ending)]
             level = [path for path in level if room(path)]
-            if not level:
+            if not level and not closing:
                 break
             candidates = [path + [action] for path in level for action in alphabet(machine, path, bounds)
-                          if offers(action)]
+                          if offers(action)] + closing
             level = []
             for candidate, out in zip(candidates, evaluate(candidates)):
                 if deadline is not None and time.perf_counter() > deadline:

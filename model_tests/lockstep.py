@@ -12,6 +12,7 @@ from ..spec import DeclaredDifference, Machine, Spec, row_matches
 from .engine import Action, Observation, Run, Target, step_context
 from .machines import NOTED_LOOP_CALLS, facts, spec_for
 from .model import Recorder
+from .scripts import SOURCE as SCRIPT_SOURCE
 
 
 # -- known differences, declared in spec/ ------------------------------------------
@@ -651,6 +652,17 @@ class Uninitialized(Target):
     def __init__(self): pass"""),
     ("other_loop", "other_loop = new_loop(); other_loop.set_exception_handler(Handler('installed'))"),
     ("closed_loop", "closed_loop = asyncio.new_event_loop(); closed_loop.close()"),
+    ("scripted", SCRIPT_SOURCE.strip()),
+    ("note", """\
+def note(*what):
+    current = asyncio.current_task()
+    print("  coroutine:", *what, "| current task:", current and current.get_name(), "| context:", CONTEXT.get())"""),
+)
+#: Helpers made on the script's loop, after it (a scripted coroutine's waiter, and the future it
+#: awaits on the other loop).
+_ON_THE_LOOP: tuple[tuple[str, str], ...] = (
+    ("w", "w = loop.create_future()"),
+    ("elsewhere", "elsewhere = other_loop.create_future()"),
 )
 
 
@@ -713,9 +725,12 @@ def render_script(machine: Machine, target: Target, actions: Sequence[Action],
     else:
         imports = f"from {module} import {attr} as Target" if module else "Target = ...  # the target"
     lines = ["import asyncio, contextvars, gc", imports, _loop_import(target.loop_source), ""]
-    lines += _needed_helpers(text + "\nHandler")
+    on_the_loop = [code for name, code in _ON_THE_LOOP if re.search(rf"\b{name}\b", text)]
+    lines += _needed_helpers("\n".join([text, "Handler", *on_the_loop]))
     # The audit's loops have a handler set that reports how the loop calls it (and never logs).
-    lines += ["", "loop = new_loop()", "loop.set_exception_handler(Handler('installed'))"]
+    # It is the current loop too, as in each step of the audit: what loop=None means.
+    lines += ["", "loop = new_loop()", "loop.set_exception_handler(Handler('installed'))",
+              "asyncio.set_event_loop(loop)", *on_the_loop]
     lines += ["", text]
     if difference is not None:
         lines += ["", f"# The last step differs in {difference.aspect} (in the engine's terms):",

@@ -53,9 +53,10 @@ TABLE: dict[str, Entry] = {
     "future": Entry(Bounds(depth=3, tasks=1), "Future", ("asyncio:Future", "asyncio.futures:_PyFuture")),
     "event": Entry(Bounds(depth=5, tasks=2), "Event", ("asyncio:Event",)),
     "ensure_future": Entry(Bounds(depth=2, tasks=1), "ensure_future", ("asyncio:ensure_future",)),
-    # A Task is made with each scripted coroutine; an uninitialized C Task crashes CPython up to 3.12.1
-    # (get_coro()), so none is made by default.
-    "task": Entry(Bounds(depth=3, tasks=1, uninitialized=False, variant_depth=2), "Task",
+    # A Task is made with each scripted coroutine, so each script is a start: two steps from each (and
+    # from each other way to make one) reach every row. An uninitialized C Task crashes CPython up to
+    # 3.12.1 (get_coro()), so none is made by default.
+    "task": Entry(Bounds(depth=2, tasks=1, uninitialized=False, variant_depth=1), "Task",
                   ("asyncio:Task", "asyncio.tasks:_PyTask")),
     "event_loop": Entry(Bounds(depth=2, tasks=1, uninitialized=False, variant_depth=0), "", ("asyncio:new_event_loop",),
                   is_loop=True, driven=("run_forever",), aliases=("loop",)),
@@ -75,6 +76,11 @@ SCRIPTS = tuple(Recipe("script", name, moves) for name, moves in (
     ("awaits_elsewhere", ("await_elsewhere",)),
     ("yields_unblocked", ("yield_unblocked",)),
     ("yields_generator", ("yield_generator",)),
+    ("cancels_itself", ("cancel_itself", "return_value")),
+    ("cancels_itself_waiting", ("cancel_itself", "catch", "await_waiter", "return_value")),
+    ("exits", ("raise_fatal",)),
+    ("forgotten", ("await_forgotten",)),
+    ("forgotten_quietly", ("unlogged", "await_forgotten")),
 ))
 #: The move that awaits the run's waiter future, its name in a run, and the ways the harness completes it.
 WAITER_MOVE = "await_waiter"
@@ -106,6 +112,7 @@ DOMAINS: dict[str, tuple[Recipe | None, ...]] = {
     # The constructor: no loop (the current one), or a loop that is not the current one.
     "__init__.loop": (OMITTED, Recipe("loop", "other")),
     "_log_traceback.val": (Recipe("value", True), Recipe("value", False)),
+    "_log_destroy_pending.val": (Recipe("value", False),),
     "ensure_future.loop": (OMITTED, Recipe("loop", "same"), Recipe("loop", "other"), Recipe("loop", "closed")),
     # The loop contract.
     "callback": _CALLBACKS + (Recipe("callback", "cb1"), Recipe("loop_calling_callback", "reenter", ("run_forever",)),

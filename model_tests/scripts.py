@@ -3,8 +3,10 @@
 A Task's behaviour is decided by what its coroutine does when resumed, so the
 engine gives each task a coroutine made of *moves*, one per resumption: await
 the run's waiter future, give up one loop iteration, return, raise, let a
-CancelledError out, yield something a task refuses, await the task itself,
-withdraw a cancellation request. ``catch`` before a move catches a
+CancelledError out, raise SystemExit, yield something a task refuses, await the
+task itself, withdraw a cancellation request, cancel its own task, await a
+future no one else holds (so the task can be collected pending), ask not to be
+reported if it is (as asyncio does for the tasks it makes itself). ``catch`` before a move catches a
 CancelledError thrown into it and goes on. Every resumption notes which task is
 current and the context it runs in, so a step run outside its task's context
 or unseen by ``current_task()`` shows.
@@ -19,7 +21,8 @@ from typing import Any, Callable
 
 #: The moves, in the order the value domains present them (``catch`` prefixes another move).
 MOVES = ("await_waiter", "yield_none", "return_value", "raise_error", "raise_cancelled", "yield_value",
-         "await_itself", "await_elsewhere", "yield_unblocked", "yield_generator", "withdraw")
+         "await_itself", "await_elsewhere", "yield_unblocked", "yield_generator", "withdraw", "cancel_itself",
+         "raise_fatal", "await_forgotten", "unlogged")
 
 SOURCE = '''\
 import asyncio
@@ -56,6 +59,15 @@ async def _move(move, waiter, elsewhere):
         return await _yield(_generator())
     if move == "withdraw":
         return asyncio.current_task().uncancel()
+    if move == "cancel_itself":
+        return asyncio.current_task().cancel()
+    if move == "raise_fatal":
+        raise SystemExit("from the coroutine")
+    if move == "await_forgotten":
+        return await asyncio.get_running_loop().create_future()
+    if move == "unlogged":
+        asyncio.current_task()._log_destroy_pending = False
+        return None
     raise AssertionError(move)
 
 

@@ -21,11 +21,12 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
 
 from hypothesis import HealthCheck, Phase, seed as hypothesis_seed, settings, strategies as st
-from hypothesis.stateful import Bundle, RuleBasedStateMachine, consumes, initialize, rule, run_state_machine_as_test
+from hypothesis.stateful import (Bundle, RuleBasedStateMachine, consumes, initialize, precondition, rule,
+                                 run_state_machine_as_test)
 
 from ..spec import Machine, Operation
 from ..spec.errors import Deviation
-from .actions import PREFIXES, call_arguments, creation_actions, creation_variants, object_name
+from .actions import PREFIXES, call_arguments, creation_actions, creation_variants, object_name, settle_actions
 from .engine import Action, Target
 from .lockstep import Counterexample, KNOWN_DIFFERENCES, KnownDifference
 from .machines import domain, facts, spec_for
@@ -150,7 +151,14 @@ def lockstep_machine(kind: str, targets: Callable[[], Sequence[Target]] | None =
     def cancel_task(self: Any, task: str) -> None:
         self.act(Action("cancel_task", obj=task))
 
-    ns.update(run_one_iteration=run_one_iteration, run_until_idle=run_until_idle, cancel_task=cancel_task)
+    @precondition(lambda self: bool(settle_actions(s.action for s in self.world.steps)))
+    @rule(data=st.data())
+    def settle_waiter(self: Any, data: st.DataObject) -> None:
+        # A scripted coroutine's waiter future, completed one way, once a coroutine awaits it.
+        self.act(data.draw(st.sampled_from(settle_actions(s.action for s in self.world.steps))))
+
+    ns.update(run_one_iteration=run_one_iteration, run_until_idle=run_until_idle, cancel_task=cancel_task,
+              settle_waiter=settle_waiter)
     cls = type(name or f"{machine.title.replace('.', '_')}Lockstep", (RuleBasedStateMachine,), ns)
     return cls
 
@@ -179,6 +187,8 @@ def _rules_for(machine: Machine, op: Operation, objects: Bundle, callbacks: Bund
                iterators: Bundle, function: bool, absent: frozenset[str] = frozenset()) -> dict[str, Any]:
     """The rules that reach ``op``; the ``absent`` parameters (a target does not take them) are never passed."""
     rules: dict[str, Any] = {}
+    if op.kind in ("continuation", "callback"):
+        return rules  # reached by resuming the operation that suspended, or run by the loop
     obj_strategy: st.SearchStrategy[str] = st.just("") if function else objects
     callback_params = [p for p in op.param_names if _callback_param(op, p)]
     plain = [p for p in op.param_names if p not in callback_params]

@@ -756,9 +756,13 @@ def check_names_resolve(m: Machine) -> None:
         if not o.row.clauses or set(o.row.clauses) - clause_ids:
             raise InvalidSpec(f"{m.name}: observed {o.name!r}", "clause IDs declared under 'clauses'",
                               list(o.row.clauses))
+    attrs = {f.name: f.attr for f in m.fields}
     for op in m.operations:
-        if op.field and op.field not in {f.name for f in m.fields}:
+        if op.field and op.field not in attrs:
             raise InvalidSpec(f"{m.name}: operation {op.name!r}", "a declared field", op.field)
+        if op.field and attrs[op.field] == op.name:
+            raise InvalidSpec(f"{m.name}: operation {op.name!r}", "a field stored under another attribute "
+                              "than the property's own name", attrs[op.field])
     for p, decl in m.raw.get("parameters", {}).items():
         for c in decl.get("clauses", ()):
             if c not in clause_ids:

@@ -132,7 +132,7 @@ MACHINE = {
                                   "doc": "cancel() calls less uncancel() calls (3.11+)."},
         "cancelled_exc": {"attr": "_cancelled_exc", "default": "None",
                           "doc": "The CancelledError the coroutine raised, for the first awaiter to get."},
-        "log_destroy_pending": {"attr": "_log_destroy_pending", "default": "True",
+        "log_destroy_pending": {"attr": "_Task__log_destroy_pending", "default": "True",
                                 "doc": "Report the task if it is collected while pending."},
     },
     "operations": {
@@ -147,6 +147,9 @@ MACHINE = {
         "set_name": {"params": "value", "doc": "Set the name of the Task."},
         "get_stack": {"kind": "query", "params": "*, limit=None",
                       "doc": "Return the list of stack frames for this task's coroutine."},
+        "_log_destroy_pending": {"kind": "property", "params": "val", "field": "log_destroy_pending",
+                                 "doc": "Whether the task is reported if collected pending; asyncio clears it "
+                                        "on the tasks it makes for itself."},
         "_step": {"kind": "callback", "params": "exc=None",
                   "doc": "Run the coroutine one step: what the loop calls, from the handle the task scheduled."},
         "_step_run_and_handle_result": {
@@ -195,12 +198,18 @@ MACHINE = {
         *_cancelled_answers("result", "raises", "T-RESULT-CANCELLED"),
         *_cancelled_answers("exception", "raises", "T-EXCEPTION-CANCELLED"),
         *_cancelled_answers("_make_cancelled_error", "returns", "F-CANCELLED-ERROR"),
+        # Pending, the error carries the message of the cancel() request the next step delivers.
+        {"trigger": "_make_cancelled_error", "source": "PENDING", "dest": None, "returns": _CANCELLED_ERROR,
+         "clauses": ["F-CANCELLED-ERROR", "T-CANCEL-MSG"]},
         {"trigger": "__del__", "source": "PENDING", "dest": None, "conditions": ["pending_destroyed"],
          "effects": [{"do": "loop.call_exception_handler({'task': self, "
                             "'message': 'Task was destroyed but it is pending!', "
                             "**({'source_traceback': source_traceback} if source_traceback else {})})"}],
          "clauses": ["T-DESTROYED-PENDING"]},
         {"trigger": "__del__", "source": "PENDING", "dest": None, "clauses": ["T-DESTROYED-PENDING"]},
+        *_each(_STATES, {"trigger": "_log_destroy_pending", "dest": None,
+                         "effects": [{"set": "log_destroy_pending", "to": "val"}],
+                         "clauses": ["T-LOG-DESTROY-PENDING"]}),
         # -- cancellation -----------------------------------------------------------------------
         *_each(_DONE, {"trigger": "cancel", "dest": None, "effects": [{"set": "log_traceback", "to": "False"}],
                        "returns": "False", "clauses": ["T-CANCEL-DONE", "F-CANCEL-CLEARS-LOG"]}),
@@ -259,8 +268,10 @@ MACHINE = {
                        "clauses": ["T-STEP-DONE"]}),
         *_each(_DONE, {"trigger": "_step_run_and_handle_result", "dest": None, "raises": _STEP_DONE,
                        "unreachable": _UNREACHABLE_DONE, "clauses": ["T-STEP-DONE"]}),
-        *_each(_STATES, {"trigger": "_wakeup", "dest": None, "effects": [{"do": "self._step(error_of(future))"}],
-                         "returns": "None", "clauses": ["T-WAKEUP"]}),
+        {"trigger": "_wakeup", "source": "PENDING", "dest": None, "effects": [{"do": "self._step(error_of(future))"}],
+         "returns": "None", "clauses": ["T-WAKEUP"]},
+        *_each(_DONE, {"trigger": "_wakeup", "dest": None, "effects": [{"do": "self._step(error_of(future))"}],
+                       "returns": "None", "unreachable": _UNREACHABLE_DONE, "clauses": ["T-WAKEUP"]}),
         # Each outcome of resuming the coroutine, in the order the step tests them.
         *[dict(row, trigger="_step_run_and_handle_result", source="PENDING", let={"step": "resume(coro, exc)"})
           for row in (
@@ -467,7 +478,13 @@ MACHINE = {
         {"id": "T-DESTROYED-PENDING", "source": "cpython-source", "cite": SOURCE,
          "quote": "'message': 'Task was destroyed but it is pending!'",
          "note": "Reported through loop.call_exception_handler, unless _log_destroy_pending is false (a task "
-                 "whose constructor refused its argument)."},
+                 "whose constructor refused its argument, or one asyncio made for itself)."},
+        {"id": "T-LOG-DESTROY-PENDING", "source": "cpython-source",
+         "cite": "https://github.com/python/cpython/blob/3.13/Lib/asyncio/base_events.py",
+         "quote": "# An exception is raised if the future didn't complete, so there is no need to log the "
+                  "\"destroy pending task\" message future._log_destroy_pending = False",
+         "note": "asyncio itself (run_until_complete, gather) clears the flag on tasks it makes; both Tasks "
+                 "keep what is assigned (the C Task as a byte member)."},
         {"id": "T-EAGER", "source": "cpython-docs", "cite": DOCS + "#asyncio.eager_task_factory", "python": ">=3.12",
          "quote": "When using this factory (via loop.set_task_factory(asyncio.eager_task_factory)), coroutines "
                   "begin execution synchronously during Task construction. Tasks are only scheduled on the event "
