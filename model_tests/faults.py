@@ -495,7 +495,7 @@ class UncancelKeepsCountTask(_Task):
 class SetResultAllowedTask(_Task):
     """set_result() completes the task, as a Future's does."""
 
-    set_result = impl.Future.set_result
+    set_result = _Future.set_result
 
 
 class NamesNotStrTask(_Task):
