@@ -142,8 +142,8 @@ SMALL: dict[str, tuple[Recipe | None, ...]] = {
                                         Recipe("loop_calling_callback", "closer", ("close",))),
     "call_soon_threadsafe.callback": (Recipe("callback", "cb0"),),
     "args": (OMITTED,),
-    "handler": (Recipe("handler", "h0"), Recipe("value", None)),
-    "factory": (Recipe("task_factory", "tf0"), Recipe("value", None)),
+    "handler": (Recipe("handler", "h0"), Recipe("value", None), Recipe("value", 42)),
+    "factory": (Recipe("task_factory", "tf0"), Recipe("value", None), Recipe("value", 42)),
     "set_name.value": (Recipe("value", 7),),
 }
 

@@ -151,14 +151,15 @@ def lockstep_machine(kind: str, targets: Callable[[], Sequence[Target]] | None =
     def cancel_task(self: Any, task: str) -> None:
         self.act(Action("cancel_task", obj=task))
 
-    @precondition(lambda self: bool(settle_actions(s.action for s in self.world.steps)))
-    @rule(data=st.data())
-    def settle_waiter(self: Any, data: st.DataObject) -> None:
-        # A scripted coroutine's waiter future, completed one way, once a coroutine awaits it.
-        self.act(data.draw(st.sampled_from(settle_actions(s.action for s in self.world.steps))))
+    ns.update(run_one_iteration=run_one_iteration, run_until_idle=run_until_idle, cancel_task=cancel_task)
 
-    ns.update(run_one_iteration=run_one_iteration, run_until_idle=run_until_idle, cancel_task=cancel_task,
-              settle_waiter=settle_waiter)
+    if not function and not facts(kind).is_loop and any(settle_actions([way]) for way in ways):
+        @precondition(lambda self: bool(settle_actions(s.action for s in self.world.steps)))
+        @rule(data=st.data())
+        def settle_waiter(self: Any, data: st.DataObject) -> None:
+            # A scripted coroutine's waiter future, completed one way, once a coroutine awaits it.
+            self.act(data.draw(st.sampled_from(settle_actions(s.action for s in self.world.steps))))
+        ns["settle_waiter"] = settle_waiter
     cls = type(name or f"{machine.title.replace('.', '_')}Lockstep", (RuleBasedStateMachine,), ns)
     return cls
 

@@ -68,18 +68,17 @@ def wrap_awaitable_generator(awaitable: Any) -> Any:
     return (yield from awaitable.__await__())
 
 
-class Resumed(tuple):
+class Resumed:
     """What one resumption of a coroutine did: the value it yielded, or the exception it raised."""
 
-    __slots__ = ()
+    __slots__ = ("value", "error")
 
-    @property
-    def value(self) -> Any:
-        return self[0]
+    def __init__(self, value: Any, error: BaseException | None) -> None:
+        self.value = value
+        self.error = error
 
-    @property
-    def error(self) -> BaseException | None:
-        return self[1]
+    def __repr__(self) -> str:
+        return f"Resumed(value={self.value!r}, error={self.error!r})"
 
 
 def resume(coro: Any, exc: BaseException | None) -> Resumed:
@@ -91,8 +90,8 @@ def resume(coro: Any, exc: BaseException | None) -> Resumed:
         # step, which holds the task: a traceback through here would tie the task to its own exception.
         tb = e.__traceback__
         e.__traceback__ = tb.tb_next if tb is not None else None
-        return Resumed((None, e))
-    return Resumed((value, None))
+        return Resumed(None, e)
+    return Resumed(value, None)
 
 
 def error_of(future: Any) -> BaseException | None:
