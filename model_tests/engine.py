@@ -29,6 +29,7 @@ import gc
 import logging
 import re
 import sys
+import types
 import weakref
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator, Mapping
@@ -37,7 +38,7 @@ from ..spec import Machine, Observed, compiled, resolve_namespace
 from ..spec.errors import HarnessAbort, StepTimeout, TargetCrashed  # noqa: F401 - HarnessAbort for explore
 from .machines import NOTED_LOOP_CALLS, WAITER, facts, kinds
 from .recipes import EXCEPTIONS, Recipe
-from .scripts import scripted
+from .scripts import FILENAME as SCRIPT_FILENAME, scripted
 
 #: What a named thing in a run is: the machine's objects, and what the harness makes around them.
 OBJECT, TASK, ITERATOR, CALLBACK, ARGUMENT = "object", "task", "iterator", "callback", "argument"
@@ -578,7 +579,9 @@ class Run:
         if isinstance(value, BaseException):
             return (exception_name(type(value), self.machine), self.describe_args(value))
         if isinstance(value, (tuple, list)):
-            return tuple(self.describe(v) for v in value)
+            return tuple(self.describe(v) for v in value if not _implementation_frame(v))
+        if isinstance(value, types.FrameType):
+            return f"<frame {value.f_code.co_name}>"
         if isinstance(value, asyncio.Task):
             return "<Task>"
         bound = self.names.get(id(getattr(value, "__self__", None)))
@@ -1067,6 +1070,17 @@ def _python_of(action: Action, machine: Machine) -> str:
     if verb == "once":
         return "run_once(loop)"
     return "run_until_idle(loop)"
+
+
+def _implementation_frame(value: Any) -> bool:
+    """A frame in a task's stack that is not the scripted coroutine's own.
+
+    A stack (``get_stack()``) is compared as the coroutine's frames: whether an
+    implementation's own code shows in it is its business (a pure-Python
+    Task's step and Future's ``__await__`` are frames, the C Task's are not),
+    and so is how far up an exception it re-raised travelled.
+    """
+    return isinstance(value, types.FrameType) and value.f_code.co_filename != SCRIPT_FILENAME
 
 
 def model_target(kind: str, model: Any) -> Target:

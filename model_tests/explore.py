@@ -49,7 +49,7 @@ from ..spec import Call, ForEach, Machine, Operation, Park, Suspend, plan_of
 from .actions import LOOP_ACTIONS, PREFIXES, creation_actions, creation_variants, object_name, operation_actions, resume_actions, \
     settle_actions, task_actions, uninitialized_action
 from .engine import CALLBACK, ITERATOR, Action, HarnessAbort, Run, context_mark, task_outcome, step_context
-from .lockstep import Counterexample, World, compare
+from .lockstep import Counterexample, World, compare, worlds_one_at_a_time
 from .machines import SMALL, TABLE, Bounds, facts
 
 
@@ -328,26 +328,17 @@ class _Evaluator:
         self.pool: ProcessPoolExecutor | None = None
 
     def __enter__(self) -> Callable[[list[list[Action]]], Iterator[Outcome]]:
-        # Runs collect at many steps (an object let go of, see Run.perform): the collector is to
-        # visit what the runs made, not every module and every explored state. Frozen in each
-        # forked child too, where it would otherwise also copy every inherited object.
-        self._freeze()
         if self.jobs > 1:
             global _SHARED
             _SHARED = (self.make_world, self.writes)
+            # The collector in each child would otherwise visit (and so copy) every inherited object;
+            # unfrozen when the exploration ends (``worlds_one_at_a_time``).
+            gc.freeze()
             self.pool = ProcessPoolExecutor(self.jobs, mp_context=multiprocessing.get_context("fork"))
         return self.evaluate
 
-    @staticmethod
-    def _freeze() -> None:
-        """Set aside for the collector all that is alive now; no run is (a path's world is made and closed in it)."""
-        gc.collect()
-        gc.freeze()
-
     def evaluate(self, paths: list[list[Action]]) -> Iterator[Outcome]:
         done = 0
-        if self.pool is None:
-            self._freeze()  # the states explored so far
         if self.pool is not None and len(paths) >= 2 * self.jobs:
             try:
                 for outcome in self.pool.map(_evaluate_shared, paths, chunksize=max(1, len(paths) // (self.jobs * 8))):
@@ -368,7 +359,6 @@ class _Evaluator:
         global _SHARED
         self._close()
         _SHARED = None
-        gc.unfreeze()
 
 
 def _counterexample(machine: Machine, world: World, diffs: list) -> Counterexample:
@@ -398,6 +388,14 @@ def explore(machine: Machine, make_world: Callable[[], World], bounds: Bounds,
     level's transitions are replayed in that many forked processes; what is
     found, and in which order, is the same.
     """
+    with worlds_one_at_a_time():
+        return _explore(machine, make_world, bounds, deadline, collect_all, offers, on_step, jobs, on_found)
+
+
+def _explore(machine: Machine, make_world: Callable[[], World], bounds: Bounds, deadline: float | None,
+             collect_all: bool, offers: Callable[[Action], bool],
+             on_step: Callable[[int, Sequence[Action]], None] | None, jobs: int,
+             on_found: Callable[[Counterexample, list[str]], None] | None) -> Exploration:
     result = Exploration(machine.name, on_found=on_found)
     started = time.perf_counter()
     writes = writes_of(machine)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import re
 import textwrap
 from collections import Counter
 from dataclasses import dataclass
-from typing import Any, Iterable, Sequence
+from typing import Any, Iterable, Iterator, Sequence
 
 from ..spec import DeclaredDifference, Machine, Spec, row_matches
 from .engine import Action, Observation, Run, Target, step_context
@@ -164,6 +166,30 @@ class Step:
     probe_rows: tuple[str, ...] = ()
 
 
+#: Inside ``worlds_one_at_a_time()``: each world sets aside for the collector what was alive before it.
+_ONE_AT_A_TIME = False
+
+
+@contextlib.contextmanager
+def worlds_one_at_a_time() -> Iterator[None]:
+    """While worlds are made and closed one after another (a check, an audit): collections are cheap.
+
+    A run collects at many steps (an object let go of while its loop still
+    held it). Each world freezes what was alive before it (gc.freeze), so those
+    collections visit only what the world made, not every module and every
+    state explored so far; closing the world collects what it left. All is
+    unfrozen at the end.
+    """
+    global _ONE_AT_A_TIME
+    outer, _ONE_AT_A_TIME = _ONE_AT_A_TIME, True
+    try:
+        yield
+    finally:
+        _ONE_AT_A_TIME = outer
+        if not outer:
+            gc.unfreeze()
+
+
 class World:
     """Every target, driven in lockstep; the first target is the model, the oracle."""
 
@@ -171,6 +197,8 @@ class World:
                  known: Sequence[KnownDifference] = KNOWN_DIFFERENCES, step_guard: Any = None) -> None:
         if not targets or not targets[0].is_model:
             raise ValueError("the first target must be the model")
+        if _ONE_AT_A_TIME:
+            gc.freeze()
         self.machine = machine
         self.runs = [Run(t, machine) for t in targets]
         # A factory or an adapter makes objects from its own code: where they were made is not comparable.
@@ -197,6 +225,8 @@ class World:
     def close(self) -> None:
         for run in self.runs:
             run.close()
+        if _ONE_AT_A_TIME:
+            gc.collect()  # what this world left, before the next one freezes it
 
     def step(self, action: Action) -> list[Difference]:
         if self.step_guard is not None:

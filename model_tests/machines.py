@@ -47,6 +47,9 @@ class Entry:
     #: Operations the harness drives itself and never explores as actions (``run_forever``,
     #: run one iteration at a time with ``call_soon(loop.stop)`` first).
     driven: tuple[str, ...] = ()
+    #: The required parameters of a factory that makes one, the loop first (``loop.set_task_factory``'s
+    #: ``(loop, coro)``); a callable taking exactly these is audited as such a factory.
+    factory: tuple[str, ...] = ()
 
 
 TABLE: dict[str, Entry] = {
@@ -57,7 +60,7 @@ TABLE: dict[str, Entry] = {
     # from each other way to make one) reach every row. An uninitialized C Task crashes CPython up to
     # 3.12.1 (get_coro()), so none is made by default.
     "task": Entry(Bounds(depth=2, tasks=1, uninitialized=False, variant_depth=1), "Task",
-                  ("asyncio:Task", "asyncio.tasks:_PyTask")),
+                  ("asyncio:Task", "asyncio.tasks:_PyTask"), factory=("loop", "coro")),
     "event_loop": Entry(Bounds(depth=2, tasks=1, uninitialized=False, variant_depth=0), "", ("asyncio:new_event_loop",),
                   is_loop=True, driven=("run_forever",), aliases=("loop",)),
 }
@@ -211,6 +214,11 @@ class Facts:
     def driven(self) -> tuple[str, ...]:
         """Operations only the harness calls (``TABLE``)."""
         return TABLE[self.machine.name].driven
+
+    @property
+    def factory(self) -> tuple[str, ...]:
+        """The required parameters of a factory that makes one, the loop first (``TABLE``)."""
+        return TABLE[self.machine.name].factory
 
     @property
     def uninitialized(self) -> bool:

@@ -93,8 +93,11 @@ async def scripted(moves, note, waiter=None, elsewhere=None):
     return "ran out of moves"
 '''
 
+#: Where the scripted coroutine's frames say their code is.
+FILENAME = "<asyncspec scripted coroutine>"
+
 _CODE: dict[str, Any] = {}
-exec(compile(SOURCE, "<asyncspec scripted coroutine>", "exec"), _CODE)
+exec(compile(SOURCE, FILENAME, "exec"), _CODE)
 
 
 def scripted(moves: tuple[str, ...], note: Callable[..., None], waiter: Any = None, elsewhere: Any = None) -> Any:

@@ -28,7 +28,7 @@ from ..spec import Machine, Operation
 from ..spec.errors import Deviation
 from .actions import PREFIXES, call_arguments, creation_actions, creation_variants, object_name, settle_actions
 from .engine import Action, Target
-from .lockstep import Counterexample, KNOWN_DIFFERENCES, KnownDifference
+from .lockstep import Counterexample, KNOWN_DIFFERENCES, KnownDifference, worlds_one_at_a_time
 from .machines import domain, facts, spec_for
 from .recipes import OMITTED, Recipe
 from .targets import builtin_targets, new_world
@@ -181,7 +181,8 @@ def run_random_sequences(machine_cls: type[RuleBasedStateMachine], examples: int
         run_state_machine_as_test(machine_cls, settings=chosen)
         return
     test = get_state_machine_test(machine_cls, settings=chosen)
-    hypothesis_seed(seed)(test)()
+    with worlds_one_at_a_time():
+        hypothesis_seed(seed)(test)()
 
 
 def _rules_for(machine: Machine, op: Operation, objects: Bundle, callbacks: Bundle, tasks: Bundle,

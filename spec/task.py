@@ -335,13 +335,6 @@ MACHINE = {
                        "unreachable": "Eager start runs from the constructor, on a new (pending) task.",
                        "clauses": ["T-EAGER"]}),
     ],
-    # Where CPython's two Tasks disagree, the rows follow the C Task (asyncio.Task).
-    "differences": [
-        {"id": "D-STACK", "shown_by": [_PY_TASK], "rows": ["FINISHED.get_stack"], "instead": {"any": True},
-         "evidence": "A task whose coroutine raised answers get_stack() with its traceback's frames: the "
-                     "pure-Python Task's traceback starts in its own __step_run_and_handle_result frame, the C "
-                     "Task's in the coroutine (Lib/asyncio/base_tasks.py, _task_get_stack)."},
-    ],
     "clauses": [
         {"id": "T-TASK", "source": "cpython-docs", "cite": DOCS + "#asyncio.Task",
          "quote": "A Future-like object that runs a Python coroutine. Not thread-safe.",
