@@ -10,8 +10,13 @@ A machine is declared as plain data in the ``transitions`` library's format
   ``kind`` is one of ``query`` (never changes state), ``command``,
   ``generator`` (its body may ``suspend``), ``coroutine`` (its body may
   ``park``), ``continuation`` (what a suspended operation does when resumed;
-  reached only through it), ``finalizer`` and ``function`` (a machine over the
-  arguments of a module-level function, such as ``ensure_future``).
+  reached only through it), ``finalizer``, ``function`` (a machine over the
+  arguments of a module-level function, such as ``ensure_future``),
+  ``property`` (an attribute: reading answers its ``field``, assigning runs
+  its rows with the value) and ``callback`` (what the object schedules on the
+  loop or hands to a future, such as a Task's step and wake-up: run by the
+  loop, never called by a user). An operation may carry a ``python`` gate;
+  gated out, it and its rows are not there on that version.
 * ``fields``: the data a transition may change, with the attribute that holds
   it, its class default and how the constructor initialises it.
 * ``guards``: named predicates, Python expressions over the names in scope.
@@ -31,6 +36,24 @@ A machine is declared as plain data in the ``transitions`` library's format
   ``dest`` is not None), by omission leaving everything else alone. The state
   changes just before the first effect that is not a ``set`` (or after the
   last effect), which is where CPython changes it.
+  Any effect may carry ``if`` (it happens only when the expression holds); a
+  ``do`` may ``bind`` its value to a name for the later effects, and name a
+  ``finally`` call made however it ends; ``check`` raises the given
+  exception unless its expression holds.
+* ``let`` on a row: names evaluated before its guards (the guards see them),
+  such as a Task step's ``step = resume(coro, exc)``.
+* ``unreachable`` on a row: why no public call reaches it (a done Task's
+  step). Coverage does not ask for it, the audit reports its clause not
+  applicable when it has no other row, and diagrams mark it.
+* ``constructor``: its ``params``, ``let`` and, besides the fields' own
+  ``init``, ``effects`` run after the fields are set (a Task schedules its
+  first step), with ``variants`` gated by Python version.
+* ``extends``: ``{"machine": base, "shown_by": {base target: this one}}``.
+  The declaration is the base machine's with its own on top (``extended``):
+  it keeps the base's states, inherits fields, operations, guards, observed
+  facts, namespace and parameters by name, and replaces the base's rows for
+  every (state, operation) pair it declares; base clauses and declared
+  differences come along as far as their rows remain.
 * ``clauses``: the documented sentences, each with a stable ID; every row
   names the clauses it formalizes.
 * ``python``: a version gate on a row or a guard variant (``">=3.13"``).
