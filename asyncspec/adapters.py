@@ -7,7 +7,9 @@ A TARGET is ``MODULE:ATTR``, imported with the current directory on
   is detected from the object (``--kind`` overrides it);
 * a factory: a callable with a ``loop`` parameter is a Future factory taking
   the loop and returning a future (``loop.create_future`` style; ``--kind
-  future`` says so for a callable without one);
+  future`` says so for a callable without one); a callable taking ``(loop,
+  coro, **kwargs)`` is a task factory (``loop.set_task_factory`` style, like
+  ``asyncio.eager_task_factory``);
 * an event loop: a loop class is detected by its operations; a loop factory
   (``asyncio:new_event_loop``), or ``uvloop``, needs ``--kind loop``;
 * an :class:`Adapter` (a subclass or an instance), which maps the spec's
@@ -110,12 +112,18 @@ def detect_kind(obj: Any) -> str | None:
         for kind in KINDS:
             public = [op.name for op in spec_for("cpython")[kind].operations if not op.name.startswith("_")]
             if public and not facts(kind).function:
-                shares[kind] = sum(hasattr(obj, name) for name in public) / len(public)
-        ranked = sorted(shares.items(), key=lambda item: -item[1])
-        if ranked and ranked[0][1] >= 0.5 and (len(ranked) == 1 or ranked[0][1] > ranked[1][1]):
+                found = sum(hasattr(obj, name) for name in public)
+                shares[kind] = (found / len(public), found)
+        # The larger share, then (a Task has all of a Future's operations too) the larger machine.
+        ranked = sorted(shares.items(), key=lambda item: (-item[1][0], -item[1][1]))
+        if ranked and ranked[0][1][0] >= 0.5 and (len(ranked) == 1 or ranked[0][1] > ranked[1][1]):
             return ranked[0][0]
         return None
     if callable(obj):
+        factories = [kind for kind in KINDS if facts(kind).factory and list(facts(kind).factory) ==
+                     _required_parameters(obj)]
+        if len(factories) == 1:
+            return factories[0]  # a task factory, as loop.set_task_factory() takes one
         if _takes_the_loop(obj):
             # ``loop.create_future`` style: called with the loop, it makes the object.
             takes = [kind for kind in KINDS if facts(kind).takes_loop]
@@ -125,16 +133,29 @@ def detect_kind(obj: Any) -> str | None:
     return None
 
 
-def _takes_the_loop(obj: Any) -> bool:
-    """Whether a callable's one required parameter is the loop (``loop``, or ``self`` of a loop method)."""
+def _required_parameters(obj: Any) -> list[str] | None:
+    """The names of a callable's required positional parameters; None when it has no signature."""
     try:
         parameters = inspect.signature(obj).parameters.values()
     except (TypeError, ValueError):
-        return False
+        return None
     P = inspect.Parameter
-    required = [p.name for p in parameters if p.default is P.empty and p.kind in (P.POSITIONAL_ONLY,
-                                                                               P.POSITIONAL_OR_KEYWORD)]
+    return [p.name for p in parameters if p.default is P.empty and p.kind in (P.POSITIONAL_ONLY,
+                                                                             P.POSITIONAL_OR_KEYWORD)]
+
+
+def _takes_the_loop(obj: Any) -> bool:
+    """Whether a callable's one required parameter is the loop (``loop``, or ``self`` of a loop method)."""
+    required = _required_parameters(obj)
     return required == ["loop"] or (required == ["self"] and "Loop" in getattr(obj, "__qualname__", ""))
+
+
+def _factory_target(spec: str, kind: str, factory: Callable[..., Any], **extra: Any) -> Target:
+    """A factory taking the loop first (a task factory: ``factory(loop, coro, **kwargs)``): each object the
+    engine makes is the factory's, for the loop the arguments name or the run's current one."""
+    def construct(*args: Any, loop: Any = None, **kwargs: Any) -> Any:
+        return factory(asyncio.get_event_loop() if loop is None else loop, *args, **kwargs)
+    return Target(spec, kind, construct=construct, source=spec, **extra)
 
 
 def resolve(spec: str, kind: str | None = None, loop: str = "asyncio") -> Target:
@@ -167,6 +188,8 @@ def resolve(spec: str, kind: str | None = None, loop: str = "asyncio") -> Target
         return function_target(spec, obj, spec, kind=kind, loop_factory=loop_factory, loop_source=loop_source)
     if isinstance(obj, type):
         return class_target(spec, kind, obj, spec, loop_factory=loop_factory, loop_source=loop_source)
+    if callable(obj) and facts(kind).factory:
+        return _factory_target(spec, kind, obj, loop_factory=loop_factory, loop_source=loop_source)
     if callable(obj) and facts(kind).takes_loop:
         # A factory that takes the loop, like loop.create_future.
         return Target(spec, kind, make=lambda lp: obj(lp), source=spec, loop_factory=loop_factory, loop_source=loop_source)

@@ -40,6 +40,8 @@ DEFAULT_TARGETS: tuple[str, ...] = (
     "asyncspec.impl:Future", "asyncio:Future", "asyncio.futures:_PyFuture",
     "asyncspec.impl:Event", "asyncio:Event",
     "asyncspec.impl:ensure_future", "asyncio:ensure_future",
+    "asyncspec.impl:Task", "asyncio:Task", "asyncio.tasks:_PyTask",
+    *(("asyncio:eager_task_factory",) if sys.version_info >= (3, 12) else ()),
     "asyncio:SelectorEventLoop",
 )
 DEFAULT_EXAMPLES = 20
@@ -192,6 +194,9 @@ def clause_statuses(machine: Any, target: Any, coverage: Any, counterexamples: d
             entry["status"] = "not-applicable"
             entry["why"] = "the target does not offer " + ", ".join(
                 sorted({r.trigger for r in rows if r.trigger in target.absent}) or ["an uninitialized object"])
+        elif found is None and all(r.unreachable for r in applicable):
+            entry["status"] = "not-applicable"
+            entry["why"] = "no public call reaches its rows: " + applicable[0].unreachable
         elif found is not None:
             entry["status"] = "deviation"
             entry["counterexample"] = counterexample_json(found)

@@ -53,9 +53,14 @@ def _by_kind(document: dict) -> "OrderedDict[str, list[dict]]":
     return groups
 
 
+def clauses_of(targets: list[dict]) -> dict[str, dict]:
+    """The clauses of a kind's targets, in order: every target's, each once (a target that broke has none)."""
+    return {c["id"]: c for t in targets for c in t["clauses"]}
+
+
 def matrix_rows(targets: list[dict]) -> list[tuple[str, list[str]]]:
     """Clauses against targets: one row per clause, one status per target."""
-    ids = [c["id"] for c in targets[0]["clauses"]]
+    ids = list(clauses_of(targets))
     by_target = [{c["id"]: c["status"] for c in t["clauses"]} for t in targets]
     return [(cid, [m.get(cid, "error") for m in by_target]) for cid in ids]
 
@@ -70,8 +75,9 @@ def text(document: dict) -> str:
     out = [_header(document), ""]
     for kind, targets in _by_kind(document).items():
         names = [t["target"] for t in targets]
-        width = max(len(c["id"]) for c in targets[0]["clauses"]) + 2
-        out.append(f"Compliance matrix: {kind} ({len(targets[0]['clauses'])} clauses; "
+        clauses = clauses_of(targets)
+        width = max(map(len, clauses), default=0) + 2
+        out.append(f"Compliance matrix: {kind} ({len(clauses)} clauses; "
                    f"{MARK['pass']} pass, {MARK['deviation']} deviation, {MARK['not-applicable']} not "
                    f"applicable, {MARK['error']} error)")
         for i, name in enumerate(names):
@@ -198,7 +204,7 @@ def page(document: dict) -> str:
         out.append(f"<h2>Compliance matrix: {html.escape(kind)}</h2><table><tr><th>clause</th>")
         out += [f"<th>{html.escape(t['target'])}</th>" for t in targets]
         out.append("</tr>")
-        quotes = {c["id"]: c["quote"] for c in targets[0]["clauses"]}
+        quotes = {cid: c["quote"] for cid, c in clauses_of(targets).items()}
         for cid, statuses in matrix_rows(targets):
             out.append(f'<tr><td title="{html.escape(quotes[cid])}">{html.escape(cid)}</td>')
             out += [f'<td class="{s}">{MARK[s]} {s}</td>' for s in statuses]

@@ -5,7 +5,8 @@ Run:  python benchmarks/bench_impl.py [--quick]
 Each row times the same workload on every implementation, interleaved, and keeps
 the best of several rounds; it prints ratios (ours / theirs: below 1.0 is faster).
 The target is a ratio of at most 1.0 against the pure-Python standard library on
-every row. Row 5 times set() itself, which wakes the waiters (finishes their
+every row. Rows 9 to 12 time a Task against _PyTask and the C Task; row 12 (an
+eager task) needs Python 3.12+. Row 5 times set() itself, which wakes the waiters (finishes their
 futures); the tasks then resume in the loop, the same work for every target.
 Memory rows use tracemalloc.
 """
@@ -26,6 +27,8 @@ from asyncspec import impl
 RESOLUTION = 0.005
 PY_FUTURE = asyncio.futures._PyFuture
 C_FUTURE = asyncio.Future
+PY_TASK = asyncio.tasks._PyTask
+C_TASK = asyncio.Task
 
 
 def _noop(_: Any) -> None:
@@ -142,6 +145,70 @@ def ensure_future_future(loop, ensure_future, n):
     return time.perf_counter() - t
 
 
+async def _returns():
+    return None
+
+
+def task_lifecycle(loop, Task, n):
+    """Make n tasks and run each to completion (one step each)."""
+    coros = [_returns() for _ in range(n)]
+    t = time.perf_counter()
+    tasks = [Task(c, loop=loop) for c in coros]
+    drain(loop)
+    spent = time.perf_counter() - t
+    assert all(task.done() for task in tasks)
+    return spent
+
+
+def task_await_chain(loop, Task, n):
+    """n // 10 chains of ten tasks, each awaiting the next; the last gives up one loop iteration."""
+    async def link(depth):
+        if depth == 1:
+            await asyncio.sleep(0)
+            return depth
+        return await Task(link(depth - 1), loop=loop)
+
+    async def run_chains():
+        t = time.perf_counter()
+        results = await asyncio.gather(*(Task(link(10), loop=loop) for _ in range(max(1, n // 10))))
+        spent = time.perf_counter() - t
+        assert set(results) == {1}  # the last link's, handed up the chain
+        return spent
+    return loop.run_until_complete(run_chains())
+
+
+def task_cancel(loop, Task, n):
+    """Cancel n tasks that each wait on a future; run them until they are cancelled."""
+    async def waits(future):
+        await future
+
+    futures = [loop.create_future() for _ in range(n)]
+    tasks = [Task(waits(f), loop=loop) for f in futures]
+    drain(loop)  # every task now waits on its future
+    t = time.perf_counter()
+    for task in tasks:
+        task.cancel()
+    drain(loop)  # the futures' callbacks wake the tasks
+    drain(loop)  # the tasks' steps throw CancelledError in
+    spent = time.perf_counter() - t
+    assert all(task.cancelled() for task in tasks)
+    return spent
+
+
+def eager_tasks(loop, Task, n):
+    """n tasks made by create_eager_task_factory(Task), each finishing in its first (eager) step."""
+    factory = asyncio.create_eager_task_factory(Task)
+
+    async def make_them():
+        coros = [_returns() for _ in range(n)]
+        t = time.perf_counter()
+        tasks = [factory(loop, c) for c in coros]
+        spent = time.perf_counter() - t
+        assert all(task.done() for task in tasks)
+        return spent
+    return loop.run_until_complete(make_them())
+
+
 def bytes_per_pending_future(loop, Future, n):
     gc.collect()
     tracemalloc.start()
@@ -229,7 +296,16 @@ def main(argv=None) -> int:
             asyncio.ensure_future, None, n * 5, rounds),
         row(loop, "8. memory per pending future (bytes, tracemalloc)", bytes_per_pending_future,
             impl.Future, PY_FUTURE, C_FUTURE, 10_000, 3),
+        row(loop, "9. Task: create and run to completion", task_lifecycle, impl.Task, PY_TASK, C_TASK,
+            n // 4, rounds),
+        row(loop, "10. Task: an await chain of ten tasks", task_await_chain, impl.Task, PY_TASK, C_TASK,
+            n // 4, rounds),
+        row(loop, "11. Task: cancel a task waiting on a future", task_cancel, impl.Task, PY_TASK, C_TASK,
+            n // 4, rounds),
     ]
+    if hasattr(asyncio, "create_eager_task_factory"):  # 3.12+
+        rows.append(row(loop, "12. Task: an eager task that finishes in its first step", eager_tasks,
+                        impl.Task, PY_TASK, C_TASK, n // 4, rounds))
     print(f"asyncspec.impl vs the standard library; Python {sys.version.split()[0]}, "
           f"{n} iterations, best of {rounds} rounds (ratio = ours / theirs; <= 1.0 meets the target)")
     print()

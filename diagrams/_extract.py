@@ -16,7 +16,7 @@ import re
 from dataclasses import dataclass
 from typing import Hashable, Iterable, Mapping, TypeVar
 
-from ..spec import Call, ForEach, Machine, Park, Row, Spec, load
+from ..spec import DECLARATIONS, Call, ForEach, Machine, Park, Row, Spec, load
 from ._graph import Composed, Edge, Graph, Node, Python
 
 #: The Python versions a diagram covers; rows that only some have are marked.
@@ -44,17 +44,29 @@ class _RowFacts:
     drives: tuple[tuple[str, str], ...]
 
 
-def _row_facts(row: Row) -> _RowFacts:
-    """Read a row for a diagram: its output (or, when it has none, its first call), guard, parks and drives."""
+#: How a row inherited unchanged from the machine a declaration extends is marked, and an unreachable one.
+INHERITED = "\u2191"
+UNREACHABLE = " (unreachable)"
+
+
+def _row_facts(row: Row, inherited: frozenset[str] = frozenset()) -> _RowFacts:
+    """Read a row for a diagram: its output (or, when it has none, its first call), guard, parks and drives.
+
+    A row whose id and caption are in ``inherited`` is the extended machine's,
+    unchanged: it is marked so, and the machine's own rows stand out.
+    """
     if row.output is not None:
         answer = _shorten_within(row.output.label(), [x.text for x in row.output.expressions()])
     else:
         calls = [e.do for e in row.effects if isinstance(e, (Call, ForEach))]
         answer = _short(calls[0]) if calls else "nothing"
     guard = f" [{row.guard_label}]" if row.guard_label else ""
+    caption = f"{row.trigger}{guard} / {answer}"
+    if f"{row.id} {caption}" in inherited:
+        caption = f"{INHERITED} {caption}"
     return _RowFacts(
         id=row.id, trigger=row.trigger, source=row.source, dest=row.dest,
-        caption=f"{row.trigger}{guard} / {answer}",
+        caption=caption + (UNREACHABLE if row.unreachable else ""),
         parks=tuple(e.field for e in row.effects if isinstance(e, Park)),
         drives=tuple((e.field, method) for e in row.effects if isinstance(e, ForEach)
                      for method in _ITEM_CALL.findall(e.do)),
@@ -86,7 +98,10 @@ def extract(name: str, profile: str = "cpython", pythons: tuple[Python, ...] = P
     """
     machines = {python: _spec(profile, python)[name] for python in pythons}
     newest = machines[pythons[-1]]
-    facts = {python: [_row_facts(r) for r in m.rows] for python, m in machines.items()}
+    base = DECLARATIONS[name].get("extends", {}).get("machine")
+    inherited = {python: frozenset(f"{f.id} {f.caption}" for f in map(_row_facts, _spec(profile, python)[base].rows))
+                 if base else frozenset() for python in pythons}
+    facts = {python: [_row_facts(r, inherited[python]) for r in m.rows] for python, m in machines.items()}
     rows = _over_pythons(((f.id, f.dest, f.caption), python, f) for python, found in facts.items() for f in found)
     unset = _over_pythons(((f.id, f.dest, f.caption), python, f) for python, m in machines.items()
                           for f in map(_row_facts, m.uninitialized.values()))
@@ -96,9 +111,10 @@ def extract(name: str, profile: str = "cpython", pythons: tuple[Python, ...] = P
     def edge(row: str, dest: str | None, caption: str, found: list[_RowFacts], on: tuple[Python, ...]) -> Edge:
         return Edge(found[0].source, dest, caption + _versions(on, pythons), (row,), on)
 
+    extends = f", extending {_spec(profile, pythons[-1])[base].title} ({INHERITED}: its row, unchanged)" if base else ""
     return Graph(
         name=newest.name,
-        title=newest.title,
+        title=newest.title + extends,
         nodes=tuple(Node(s.name, s.name, initial=s.name == newest.initial, final=s.final, doc=s.doc)
                     for s in newest.states),
         edges=tuple(edge(*key, found, on) for key, found, on in rows),

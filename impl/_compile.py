@@ -137,16 +137,17 @@ class Compiler:
         out = _Lines()
         body = _Body(self, out, set(op.signature.parameters), method)
         body.line(f'"""{_docstring(op.operation.doc)}"""' if op.operation.doc else "pass")
+        finish = _letting_go if op.operation.kind == "callback" else (lambda lines: lines)
         if not method:
             (decision,) = op.decisions
             self.decision(body.scope(), decision)
-            return _function(header, out)
+            return _function(header, finish(out))
         branches = _merge([(d.state.name, self._decision_source(d, body.local)) for d in op.decisions])
         uninitialized = op.uninitialized
         if len(branches) == 1 and uninitialized is None:
             # Every state does the same: nothing to test.
             out.lines.extend(branches[0][1])
-            return _function(header, out)
+            return _function(header, finish(out))
         tests = len(branches) - (uninitialized is None)
         if tests == 1 and uninitialized is None:
             # Two ways to go: the shorter falls through first (a query's answer, not the work).
@@ -164,7 +165,7 @@ class Compiler:
             body.line("else:")
             with body.block():
                 self.row(body.scope(), uninitialized)
-        return _function(header, out)
+        return _function(header, finish(out))
 
     def _decision_source(self, decision: Decision, local: set[str]) -> list[str]:
         out = _Lines()
@@ -233,6 +234,8 @@ class Compiler:
             else:
                 body.line(line)
         body.line(f"self.{self.m.state_attr} = {c.initial.value!r}")
+        for effect in c.effects:
+            effect.emit(body)
         return _function(f"def __init__({_params(c.signature, True)}):", out)
 
     def class_source(self) -> str:
@@ -284,6 +287,20 @@ def _docstring(text: str) -> str:
 
 def _function(header: str, out: _Lines) -> str:
     return header + "\n" + "\n".join(out.lines)
+
+
+def _letting_go(out: _Lines) -> _Lines:
+    """The body (after its docstring) in a ``try`` whose ``finally`` drops ``self``, as CPython's Task does.
+
+    A callback's frame can outlive the call: a coroutine that raised keeps its
+    callers' frames in its traceback, and the object keeps that exception. A
+    frame that kept ``self`` would tie the object to itself, and it would be
+    freed (and finalized) only by the cycle collector.
+    """
+    body = _Lines()
+    body.lines = [out.lines[0], "    try:", *("    " + line for line in out.lines[1:]),
+                  "    finally:", "        self = None"]
+    return body
 
 
 def _merge(branches: list[tuple[str, list[str]]]) -> list[tuple[list[str], list[str]]]:

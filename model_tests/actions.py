@@ -14,11 +14,12 @@ from __future__ import annotations
 
 import inspect
 import itertools
+from dataclasses import replace
 from typing import Iterable, Mapping
 
 from ..spec import Machine, Operation
 from .engine import CONSTRUCTOR, Action
-from .machines import domain, facts
+from .machines import WAITER, WAITER_MOVE, WAITER_SETTLEMENTS, domain, facts
 from .recipes import OMITTED, Recipe
 
 #: How names are given to what actions make, by role.
@@ -52,18 +53,20 @@ def call_arguments(op: Operation, values: Mapping[str, Recipe | None]) -> tuple[
     return tuple(args), tuple(kwargs)
 
 
-def argument_sets(op: Operation, domains: dict | None = None) -> list[tuple[tuple, tuple]]:
-    """Every (args, kwargs) combination of the operation's parameters over their domains."""
+def argument_sets(op: Operation, domains: dict | None = None,
+                  fixed: Mapping[str, Recipe | None] | None = None) -> list[tuple[tuple, tuple]]:
+    """Every (args, kwargs) combination of the operation's parameters over their domains (``fixed`` ones held)."""
     names = op.param_names
-    choices = [domain(op, p, domains) for p in names]
+    fixed = fixed or {}
+    choices = [(fixed[p],) if p in fixed else domain(op, p, domains) for p in names]
     return [call_arguments(op, dict(zip(names, combo))) for combo in itertools.product(*choices)]
 
 
 def operation_actions(machine: Machine, op: Operation, obj: str, task_name: str,
                       domains: dict | None = None) -> list[Action]:
     """The actions through which the engine reaches ``op`` on ``obj``."""
-    if op.kind == "continuation":
-        return []  # reached by resuming the operation that suspended
+    if op.kind in ("continuation", "callback"):
+        return []  # reached by resuming the operation that suspended, or run by the loop
     if op.name in facts(machine.name).driven:
         return []  # the harness runs it: the loop's one iteration (``once``, ``idle``)
     if op.kind in ("query", "command"):
@@ -85,9 +88,28 @@ def operation_actions(machine: Machine, op: Operation, obj: str, task_name: str,
     raise AssertionError(op.kind)
 
 
+def required_argument_sets(machine: Machine) -> list[tuple[tuple, tuple]]:
+    """The constructor's required parameters over their domains, the others left at their defaults."""
+    c = machine.constructor
+    if c is None:
+        return []
+    required = [p for p, parameter in c.signature.parameters.items() if parameter.default is inspect.Parameter.empty]
+    if not required:
+        return []
+    return [call_arguments(c, dict(zip(required, combo))) for combo in itertools.product(*(domain(c, p) for p in required))]
+
+
 def creation_actions(machine: Machine, name: str) -> list[Action]:
+    """The plain ways to make an object: with no arguments, or one per value of each required parameter.
+
+    A constructor that requires arguments (a Task's coroutine) is called with each
+    combination of their domains' values, the optional parameters at their defaults.
+    """
     if facts(machine.name).function:
         return []
+    required = required_argument_sets(machine)
+    if required:
+        return [Action("new", CONSTRUCTOR, args=a, kwargs=k, result=name, machine=machine.name) for a, k in required]
     return [Action("new", result=name, machine=machine.name)]
 
 
@@ -103,9 +125,24 @@ def creation_variants(machine: Machine, name: str) -> list[Action]:
     if facts(machine.name).function:
         return []
     c = machine.constructor
-    out = [Action("new", CONSTRUCTOR, args=a, kwargs=k, result=name, machine=machine.name)
-           for a, k in argument_sets(c)] if c is not None and c.param_names else []
-    return out + [Action("new", result=name, machine=machine.name, debug=True)]
+    plain = creation_actions(machine, name)
+    if c is None or not c.param_names:
+        out = []
+    elif required_argument_sets(machine):
+        # The required arguments take their first values; the optional ones vary.
+        first = {p: v for p, v in zip(c.param_names, _first_values(plain[0]))}
+        out = [Action("new", CONSTRUCTOR, args=a, kwargs=k, result=name, machine=machine.name)
+               for a, k in argument_sets(c, fixed=first)]
+        out = [a for a in out if a != plain[0]]
+    else:
+        out = [Action("new", CONSTRUCTOR, args=a, kwargs=k, result=name, machine=machine.name)
+               for a, k in argument_sets(c)]
+    return out + [replace(plain[0], debug=True)]
+
+
+def _first_values(action: Action) -> list[Recipe]:
+    """The values a plain creation passes, positional first (its required parameters)."""
+    return list(action.args) + [v for _, v in action.kwargs]
 
 
 def uninitialized_action(machine: Machine, name: str) -> list[Action]:
@@ -119,6 +156,16 @@ LOOP_ACTIONS = (Action("once"), Action("idle"))
 
 def task_actions(tasks: Iterable[str]) -> list[Action]:
     return [Action("cancel_task", obj=t) for t in tasks]
+
+
+def settle_actions(path: Iterable[Action]) -> list[Action]:
+    """Completing a waiter future a scripted coroutine awaits, each way once, until one was tried."""
+    path = list(path)
+    if any(a.verb == "settle" for a in path):
+        return []
+    awaits = any(r.kind == "script" and WAITER_MOVE in r.args for a in path if a.verb == "new"
+                 for r in (*a.args, *(v for _, v in a.kwargs)) if r is not None)
+    return [Action("settle", op, WAITER, args) for op, args in WAITER_SETTLEMENTS] if awaits else []
 
 
 def resume_actions(iterators: Iterable[str]) -> list[Action]:

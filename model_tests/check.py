@@ -42,7 +42,9 @@ class Coverage:
 
     @property
     def missing_rows(self) -> list[str]:
-        return [r for r in self.declared_rows if not self.rows.get(r)]
+        """The reachable rows that never fired (a row declared unreachable is not asked for)."""
+        unreachable = {r.id for r in self.machine.all_rows if r.unreachable}
+        return [r for r in self.declared_rows if not self.rows.get(r) and r not in unreachable]
 
     def states(self) -> Counter:
         out: Counter = Counter()
@@ -60,7 +62,10 @@ class Coverage:
 
     @property
     def missing_clauses(self) -> list[str]:
-        return [c for c, n in self.clauses().items() if not n]
+        """Clauses no row fired for, among those some reachable row formalizes."""
+        reachable = {c.id for c in self.machine.clauses
+                     if any(not r.unreachable for r in self.machine.formalized_by(c.id))}
+        return [c for c, n in self.clauses().items() if not n and c in reachable]
 
     def report(self, verbose: bool = False) -> str:
         rows = self.declared_rows

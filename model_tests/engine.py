@@ -26,18 +26,19 @@ import contextlib
 import contextvars
 import functools
 import gc
-import inspect
 import logging
 import re
 import sys
+import types
 import weakref
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator, Mapping
 
 from ..spec import Machine, Observed, compiled, resolve_namespace
 from ..spec.errors import HarnessAbort, StepTimeout, TargetCrashed  # noqa: F401 - HarnessAbort for explore
-from .machines import NOTED_LOOP_CALLS, facts, kinds
+from .machines import NOTED_LOOP_CALLS, WAITER, facts, kinds
 from .recipes import EXCEPTIONS, Recipe
+from .scripts import FILENAME as SCRIPT_FILENAME, scripted
 
 #: What a named thing in a run is: the machine's objects, and what the harness makes around them.
 OBJECT, TASK, ITERATOR, CALLBACK, ARGUMENT = "object", "task", "iterator", "callback", "argument"
@@ -50,6 +51,8 @@ def step_context(step: int) -> str:
     """The mark of the context current during step ``step``: a copy of it is what ``context=None`` means."""
     return f"step{step}"
 IDLE_LIMIT = 20
+#: How an object's own internal callback is described (a task's step, its wake-up).
+INTERNAL = "<internal>"
 
 
 # -- actions ---------------------------------------------------------------------
@@ -58,7 +61,8 @@ IDLE_LIMIT = 20
 CONSTRUCTOR = "__init__"
 
 #: How an action is applied (see :class:`Action`).
-VERBS = ("new", "call", "assign", "await", "iterate", "resume", "start", "collect", "cancel_task", "once", "idle")
+VERBS = ("new", "call", "assign", "await", "iterate", "resume", "start", "collect", "cancel_task", "settle", "once",
+         "idle")
 
 
 @dataclass(frozen=True)
@@ -72,8 +76,10 @@ class Action:
     generator operation), ``iterate`` drives a generator operation by hand for
     its first step and ``resume`` for the next, ``start`` runs a coroutine
     operation as a task (on the other loop when ``elsewhere``), ``collect``
-    drops the object, ``cancel_task`` cancels a task, and ``once`` and ``idle``
-    run the loop one iteration or until it is idle.
+    drops the object, ``cancel_task`` cancels a task, ``settle`` completes a
+    future the harness made (``operation`` on it: the waiter a scripted
+    coroutine awaits), and ``once`` and ``idle`` run the loop one iteration or
+    until it is idle.
     """
 
     verb: str
@@ -129,6 +135,8 @@ class Action:
             return f"collect {self.obj}"
         if self.verb == "cancel_task":
             return f"{self.obj}.cancel()"
+        if self.verb == "settle":
+            return f"{self.obj}.{call}"
         return {"once": "run one loop iteration", "idle": "run the loop until idle"}[self.verb]
 
 
@@ -272,8 +280,11 @@ def _recorded(run: "Run", loop: Any, method: str) -> Callable[..., Any]:
 
     def note(callback: Any, *args: Any, context: Any = None) -> Any:
         if run.recording:
-            run.log.append((f"{run.describe(loop)}.{method}", run.describe(callback),
-                            tuple(map(run.describe, args)), context_mark(context)))
+            described = run.describe(callback)
+            # An object's own internal callback may carry its arguments itself (the C Task's step wrapper
+            # holds the exception to throw in): what it is given shows in what it then does.
+            given = "…" if str(described).endswith(INTERNAL) else tuple(map(run.describe, args))
+            run.log.append((f"{run.describe(loop)}.{method}", described, given, context_mark(context)))
         return original(callback, *args, context=context)
     return note
 
@@ -412,12 +423,18 @@ class Run:
         self._closed_loop: asyncio.AbstractEventLoop | None = None
         self.objects: dict[str, Any] = {}
         self.names: dict[int, str] = {}
+        self.name_refs: list[weakref.ref] = []
+        self.forgotten: list[tuple[int, str]] = []
         self.roles: dict[str, str] = {}
         self.keep: list[Any] = []
         self.log: list[tuple] = []
         self.recording = True
         self.tasks: dict[str, asyncio.Task] = {}
         self.closed_args: dict[str, Any] = {}
+        #: Objects collected while something still used them, held until the end of a step (see ``collect``).
+        self.dropped: list[Any] = []
+        #: The coroutines made for the run's tasks: the harness's own, and the scripted ones.
+        self.coroutines: list[weakref.ref] = []
         #: Objects made without running their constructor: only operations are asked of them.
         self.uninitialized: set[str] = set()
         #: The classes whose name a text may print for ``{cls}``: the target's, and those of what it made
@@ -511,9 +528,16 @@ class Run:
                     continue
                 unhandled = unhandled or loop.get_exception_handler() is None
                 loop.close()
+        for coro in filter(None, (ref() for ref in self.coroutines)):
+            # Ours, not the target's: closed here, each alone, rather than finalized whenever the
+            # collector takes the cycle it is part of (a task, its coroutine, what it awaits) together.
+            with self.harness(), contextlib.suppress(Exception):
+                coro.close()
+        self.coroutines.clear()
         self.objects.clear()
         self.keep.clear()
         self.tasks.clear()
+        self.dropped.clear()
         if unhandled:
             # A loop left with the default handler logs what is finalized later (a pending task):
             # finalize it now, before another run's step could take the line for its own.
@@ -525,6 +549,21 @@ class Run:
         self.names[id(obj)] = name
         self.roles[name] = role
         self.keep.append(obj)
+        try:
+            # Its name goes with it, at the next step: a later object may be given the same id(),
+            # but its own finalizer, which a collection may run after this callback, still names it.
+            self.name_refs.append(weakref.ref(obj, functools.partial(self._forget, id(obj), name)))
+        except TypeError:
+            pass  # not weakly referable: kept in ``keep`` until collected, and forgotten then
+
+    def _forget(self, key: int, name: str, _ref: Any = None) -> None:
+        self.forgotten.append((key, name))
+
+    def _forget_the_dead(self) -> None:
+        for key, name in self.forgotten:
+            if self.names.get(key) == name:
+                del self.names[key]
+        self.forgotten.clear()
 
     def describe(self, value: Any) -> Any:
         """Describe a value in terms every run shares."""
@@ -538,16 +577,26 @@ class Run:
         if value is self.loop:
             return "loop"
         if isinstance(value, BaseException):
-            return (exception_name(type(value), self.machine), tuple(self.describe(a) for a in value.args))
+            return (exception_name(type(value), self.machine), self.describe_args(value))
         if isinstance(value, (tuple, list)):
-            return tuple(self.describe(v) for v in value)
+            return tuple(self.describe(v) for v in value if not _implementation_frame(v))
+        if isinstance(value, types.FrameType):
+            return f"<frame {value.f_code.co_name}>"
         if isinstance(value, asyncio.Task):
             return "<Task>"
-        if inspect.ismethod(value) and self.names.get(id(value.__self__)):
-            return f"{self.names[id(value.__self__)]}.{value.__name__}"
+        bound = self.names.get(id(getattr(value, "__self__", None)))
+        if bound is not None and callable(value):
+            # A public method by its name; what an object schedules of its own internals (a task's
+            # step, its wake-up) is its own business, however each implementation names it.
+            name = getattr(value, "__name__", "")
+            return f"{bound}.{name if name in self._public_operations() else INTERNAL}"
         if callable(value):
             return "<internal>"
         return f"<{type(value).__name__}>"
+
+    def _public_operations(self) -> frozenset[str]:
+        """The machine's operations a user calls by name (not its internals, not its dunders)."""
+        return frozenset(op.name for op in self.machine.operations if not op.name.startswith("_"))
 
     def describe_text(self, text: str) -> str:
         """Normalise what legitimately differs between implementations: class names and addresses.
@@ -572,8 +621,13 @@ class Run:
         if not self.exact_origin:
             # Debug mode: where an object was made is the caller's line, a factory's own for a factory.
             text = re.sub(r"created at \S+:\d+", "created at …", text)
+        # A callback of the object's own, in a repr (``cb=[Task.__wakeup()]``): named as each implementation likes.
+        names = {base.__name__ for cls in self.classes for base in cls.__mro__}  # its own, or inherited
+        public = self._public_operations()
+        text = re.sub(r"\b(\w+)\.([\w<>.]+)\(\)", lambda m: f"{{cls}}.{INTERNAL}()" if m.group(1) in names and
+                      m.group(2) not in public else m.group(0), text)
         # A task's default name counts every task the process made.
-        text = re.sub(r"name='Task-\d+'", "name='Task-…'", text)
+        text = re.sub(r"\bTask-\d+\b", "Task-…", text)
         return re.sub(r"0x[0-9a-f]+", "0x…", text)
 
     # -- recipes -----------------------------------------------------------------
@@ -631,13 +685,38 @@ class Run:
             return made
         if kind == "function":
             return returns_done
+        if kind == "script":
+            return self._scripted(recipe.args)
         if kind == "loop":
             return {None: None, "same": self.loop, "other": self.other_loop,
                     "closed": self.closed_loop}[recipe.value]
         raise AssertionError(f"unknown recipe {recipe!r}")
 
+    def _scripted(self, moves: tuple[str, ...]) -> Any:
+        """A scripted coroutine (``scripts``) on this run: its waiter future, and one on the other loop if it needs it.
+
+        Each resumption is noted with the current task and the context it runs in.
+        """
+        waiter = self.objects.get(WAITER)
+        if waiter is None:
+            waiter = asyncio.Future(loop=self.loop)
+            self.name(waiter, WAITER, ARGUMENT)
+        elsewhere: asyncio.Future | None = asyncio.Future(loop=self.other_loop) if "await_elsewhere" in moves else None
+
+        def note(*what: Any) -> None:
+            current = asyncio.current_task()
+            self.log.append(("coroutine", *map(self.describe, what), "current task",
+                             self.describe(current) if current is not None else None, "context", CONTEXT.get()))
+        return self._made(scripted(moves, note, waiter, elsewhere))
+
+    def _made(self, coro: Any) -> Any:
+        """A coroutine the harness made, to be closed with the run (held weakly: its task may be collected)."""
+        self.coroutines.append(weakref.ref(coro))
+        return coro
+
     # -- stepping ------------------------------------------------------------------
     def perform(self, action: Action, step: int) -> Observation:
+        self._forget_the_dead()
         self.log = []
         self.closed_args = {}
         token = CONTEXT.set(step_context(step))
@@ -665,6 +744,11 @@ class Run:
             _ASYNCIO_LOG.performing = None
             CONTEXT.reset(token)
             asyncio.set_event_loop(previous)
+        if self.dropped:
+            refs = [weakref.ref(o) for o in self.dropped]
+            self.dropped.clear()
+            gc.collect()
+            self.dropped = [o for o in (ref() for ref in refs) if o is not None]
         for name, made in self.closed_args.items():
             self.log.append(("argument closed", _closed(made)))
         self.before_probe()
@@ -707,13 +791,13 @@ class Run:
         if verb == "await":
             async def awaiting():
                 return await obj
-            return self._track(self.loop.create_task(awaiting()), action.result)
+            return self._track(self.loop.create_task(self._made(awaiting())), action.result)
         if verb == "start":
             loop = self.other_loop if action.elsewhere else self.loop
 
             async def starting():
                 return await t.awaitable(obj, action.operation, args)
-            task = self._track(loop.create_task(starting()), action.result)
+            task = self._track(loop.create_task(self._made(starting())), action.result)
             if action.elsewhere:
                 self._drain(loop, rounds=2)
             return task
@@ -727,25 +811,39 @@ class Run:
         if verb == "resume":
             if obj is None:
                 return "<no iterator>"
+            # Resumed once, then let go of: what it still holds (a C iterator its future, until it
+            # finishes) is not kept alive by the harness.
             self.objects.pop(action.obj, None)
+            self.keep = [o for o in self.keep if o is not obj]
             try:
                 return next(obj)
             except StopIteration as stop:
                 return ("stopped", self.describe(stop.value))
         if verb == "collect":
-            alive: Callable[[], Any]
-            try:
-                alive = weakref.ref(obj)
-            except TypeError:
-                alive = lambda: True  # noqa: E731 - cannot tell: collect to be sure
-            del obj
             self.objects.pop(action.obj, None)
             self.keep = [o for o in self.keep if self.names.get(id(o)) != action.obj]
+            try:
+                alive = weakref.ref(obj)
+            except TypeError:  # not weakly referable: cannot tell when it goes, and its id may be reused
+                del obj
+                gc.collect()
+                self._forget(next((k for k, n in self.names.items() if n == action.obj), -1), action.obj)
+                self._forget_the_dead()
+                return None
+            del obj
             if alive() is not None:
                 gc.collect()  # only what a reference cycle keeps needs the collector
+            if alive() is not None:
+                # Still in use (a task its loop will run). When its last user lets go, reference
+                # counting or the collector finalizes it, in one implementation mid-step, in another
+                # later: every run holds it until the end of a step, and lets go there (``perform``).
+                self.dropped.append(alive())
             return None
         if verb == "cancel_task":
             return obj.cancel()
+        if verb == "settle":
+            with self.harness():
+                return getattr(obj, action.operation)(*args)
         if verb in ("once", "idle"):
             # An object bound to the other loop has its callbacks run there, after this loop's.
             for each in (self.loop, self._other_loop):
@@ -834,7 +932,8 @@ class Run:
 
     def _query(self, obj: Any, op: str) -> Any:
         try:
-            return self.describe(self.target.call(obj, op, [], {}))
+            value = self.target.call(obj, op, [], {})
+            return self.describe_text(value) if isinstance(value, str) else self.describe(value)
         except BaseException as e:
             return ("raises", exception_name(type(e), self.machine))
 
@@ -966,9 +1065,22 @@ def _python_of(action: Action, machine: Machine) -> str:
         return f"del {action.obj}; gc.collect()"
     if verb == "cancel_task":
         return f"show(lambda: {action.obj}.cancel())"
+    if verb == "settle":
+        return f"show(lambda: {action.obj}.{call})"
     if verb == "once":
         return "run_once(loop)"
     return "run_until_idle(loop)"
+
+
+def _implementation_frame(value: Any) -> bool:
+    """A frame in a task's stack that is not the scripted coroutine's own.
+
+    A stack (``get_stack()``) is compared as the coroutine's frames: whether an
+    implementation's own code shows in it is its business (a pure-Python
+    Task's step and Future's ``__await__`` are frames, the C Task's are not),
+    and so is how far up an exception it re-raised travelled.
+    """
+    return isinstance(value, types.FrameType) and value.f_code.co_filename != SCRIPT_FILENAME
 
 
 def model_target(kind: str, model: Any) -> Target:

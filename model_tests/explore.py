@@ -47,9 +47,9 @@ from typing import Any, Callable, Iterator, Sequence
 
 from ..spec import Call, ForEach, Machine, Operation, Park, Suspend, plan_of
 from .actions import LOOP_ACTIONS, PREFIXES, creation_actions, creation_variants, object_name, operation_actions, resume_actions, \
-    task_actions, uninitialized_action
+    settle_actions, task_actions, uninitialized_action
 from .engine import CALLBACK, ITERATOR, Action, HarnessAbort, Run, context_mark, task_outcome, step_context
-from .lockstep import Counterexample, World, compare
+from .lockstep import Counterexample, World, compare, worlds_one_at_a_time
 from .machines import SMALL, TABLE, Bounds, facts
 
 
@@ -113,10 +113,22 @@ def alphabet(machine: Machine, path: Sequence[Action], bounds: Bounds) -> list[A
                 actions.append(action)
     if bounds.uninitialized and not uninitialized:
         actions += uninitialized_action(machine, PREFIXES["uninitialized"] + "0")
-    actions += list(LOOP_ACTIONS) + task_actions(tasks)
+    actions += list(LOOP_ACTIONS) + task_actions(tasks) + settle_actions(path)
     # Resuming an exhausted iterator is outside the spec (the C future's iterator differs there).
     actions += resume_actions(i for i in iterators if i not in resumed)
     return actions
+
+
+def endings(path: Sequence[Action]) -> list[list[Action]]:
+    """At the depth bound, each await driven by hand and still suspended: the loop run idle, then resumed.
+
+    What an await answers once its future is done (its continuation) lies one
+    step beyond the step that completes the future; ending each bounded path
+    this way reaches it wherever the bound cut the path short.
+    """
+    resumed = {a.obj for a in path if a.verb == "resume"}
+    return [[LOOP_ACTIONS[-1], *resume_actions([a.result])] for a in path
+            if a.verb == "iterate" and a.result not in resumed]
 
 
 def _start_differences(world: World) -> Counterexample | None:
@@ -138,7 +150,8 @@ def _what(e: BaseException) -> str:
 
 
 def initial_path(machine: Machine) -> list[Action]:
-    return creation_actions(machine, object_name(machine, 0))
+    """The first plain way to make the object (none for a function): the actions every path starts with."""
+    return creation_actions(machine, object_name(machine, 0))[:1]
 
 
 def initial_paths(machine: Machine, bounds: Bounds, offers: Callable[[Action], bool] = lambda action: True
@@ -148,9 +161,9 @@ def initial_paths(machine: Machine, bounds: Bounds, offers: Callable[[Action], b
     The plain creation goes ``bounds.depth`` steps; each other way to make the
     object (the constructor's arguments, debug mode) goes ``bounds.variant_depth``.
     """
-    plain = initial_path(machine)
+    plain = [[a] for a in creation_actions(machine, object_name(machine, 0)) if offers(a)] or [[]]
     variants = [[a] for a in creation_variants(machine, object_name(machine, 0)) if offers(a)]
-    return [(plain, bounds.depth)] + [(v, min(bounds.variant_depth, bounds.depth)) for v in variants]
+    return [(p, bounds.depth) for p in plain] + [(v, min(bounds.variant_depth, bounds.depth)) for v in variants]
 
 
 def fingerprint(world: World) -> tuple:
@@ -195,7 +208,9 @@ def _abstract(run: Run, value: Any) -> Any:
         state = getattr(value, machine.state_attr, None)
         return (machine.name, state)
     if isinstance(value, BaseException):
-        return (type(value).__name__, tuple(map(repr, value.args)))
+        return (type(value).__name__, run.describe_args(value))
+    if isinstance(value, str):
+        return run.describe_text(value)  # a task's default name counts tasks made in the process
     return run.describe(value)
 
 
@@ -316,7 +331,8 @@ class _Evaluator:
         if self.jobs > 1:
             global _SHARED
             _SHARED = (self.make_world, self.writes)
-            # The collector in each child would otherwise visit (and so copy) every inherited object.
+            # The collector in each child would otherwise visit (and so copy) every inherited object;
+            # unfrozen when the exploration ends (``worlds_one_at_a_time``).
             gc.freeze()
             self.pool = ProcessPoolExecutor(self.jobs, mp_context=multiprocessing.get_context("fork"))
         return self.evaluate
@@ -338,7 +354,6 @@ class _Evaluator:
         if self.pool is not None:
             self.pool.shutdown(wait=True, cancel_futures=True)
             self.pool = None
-            gc.unfreeze()
 
     def __exit__(self, *exc: object) -> None:
         global _SHARED
@@ -373,6 +388,14 @@ def explore(machine: Machine, make_world: Callable[[], World], bounds: Bounds,
     level's transitions are replayed in that many forked processes; what is
     found, and in which order, is the same.
     """
+    with worlds_one_at_a_time():
+        return _explore(machine, make_world, bounds, deadline, collect_all, offers, on_step, jobs, on_found)
+
+
+def _explore(machine: Machine, make_world: Callable[[], World], bounds: Bounds, deadline: float | None,
+             collect_all: bool, offers: Callable[[Action], bool],
+             on_step: Callable[[int, Sequence[Action]], None] | None, jobs: int,
+             on_found: Callable[[Counterexample, list[str]], None] | None) -> Exploration:
     result = Exploration(machine.name, on_found=on_found)
     started = time.perf_counter()
     writes = writes_of(machine)
@@ -407,11 +430,13 @@ def explore(machine: Machine, make_world: Callable[[], World], bounds: Bounds,
 
     with _Evaluator(make_world, writes, jobs) as evaluate:
         while level and result.counterexample is None or (level and collect_all):
+            closing = [path + ending for path in level if not room(path) for ending in endings(path)
+                       if all(offers(action) for action in ending)]
             level = [path for path in level if room(path)]
-            if not level:
+            if not level and not closing:
                 break
             candidates = [path + [action] for path in level for action in alphabet(machine, path, bounds)
-                          if offers(action)]
+                          if offers(action)] + closing
             level = []
             for candidate, out in zip(candidates, evaluate(candidates)):
                 if deadline is not None and time.perf_counter() > deadline:

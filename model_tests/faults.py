@@ -9,17 +9,21 @@ the audit's benchmark reports how long each takes to find.
 from __future__ import annotations
 
 import asyncio
+import copy
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Callable
 
 from asyncio import events
 
 from .. import impl
+from ..impl.tasks import task_class
+from ..spec import DECLARATIONS, load
 from .engine import Target, class_target, function_target
 from .machines import facts
 
 _Future: Any = impl.Future
 _Event: Any = impl.Event
+_Task: Any = impl.Task
 
 
 @dataclass(frozen=True)
@@ -406,6 +410,155 @@ def rejects_duck_futures(coro_or_future, *, loop=None):
     return impl.ensure_future(coro_or_future, loop=loop)
 
 
+# -- Task ------------------------------------------------------------------------
+#
+# Some mistakes are easiest to put back in a method of impl.Task; those inside the step
+# are put back in the Task's declaration, one row changed, and compiled as impl.Task is.
+
+def _task_declared(name: str, change: Callable[[list[dict]], None]) -> type:
+    """impl.Task compiled from the Task declaration with ``change`` applied to its rows."""
+    raw = copy.deepcopy(dict(DECLARATIONS["task"]))
+    raw["transitions"] = copy.deepcopy(list(raw["transitions"]))
+    change(raw["transitions"])
+    cls = task_class(load(declarations={**DECLARATIONS, "task": raw})["task"], impl.Future,
+                     name=name, module=__name__)
+    globals()[name] = cls
+    return cls
+
+
+def _rows(rows: list[dict], trigger: str, *conditions: str) -> list[dict]:
+    """The PENDING row of ``trigger`` guarded by exactly ``conditions``."""
+    found = [r for r in rows if r["trigger"] == trigger and r["source"] == "PENDING"
+             and tuple(r.get("conditions", ())) == conditions]
+    assert found, (trigger, conditions)
+    return found
+
+
+def _edit(trigger: str, *conditions: str, **changes: Any) -> Callable[[list[dict]], None]:
+    def change(rows: list[dict]) -> None:
+        for row in _rows(rows, trigger, *conditions):
+            row.update(changes)
+    return change
+
+
+def _effects(trigger: str, *conditions: str, keep: Callable[[dict], bool]) -> Callable[[list[dict]], None]:
+    def change(rows: list[dict]) -> None:
+        for row in _rows(rows, trigger, *conditions):
+            row["effects"] = [e for e in row.get("effects", ()) if keep(e)]
+    return change
+
+
+class CancelDoneTrueTask(_Task):
+    """cancel() of a done task answers True."""
+
+    def cancel(self, msg=None):
+        return super().cancel(msg) or self.done()
+
+
+class DropsCancelMessageTask(_Task):
+    """cancel(msg) forgets the message."""
+
+    def cancel(self, msg=None):
+        return super().cancel()
+
+
+class SkipsWaiterTask(_Task):
+    """cancel() only requests cancellation for the next step: the future the task waits on is left alone."""
+
+    def cancel(self, msg=None):
+        if self.done():
+            return super().cancel(msg)
+        self._Future__log_traceback = False
+        self._num_cancels_requested += 1
+        self._must_cancel = True
+        self._cancel_message = msg
+        return True
+
+
+class UncountedCancelTask(_Task):
+    """cancel() does not count its request: cancelling() stays 0."""
+
+    def cancel(self, msg=None):
+        count = self._num_cancels_requested
+        taken = super().cancel(msg)
+        self._num_cancels_requested = count
+        return taken
+
+
+class UncancelKeepsCountTask(_Task):
+    """uncancel() answers the count without decrementing it."""
+
+    def uncancel(self):
+        return self._num_cancels_requested
+
+
+class SetResultAllowedTask(_Task):
+    """set_result() completes the task, as a Future's does."""
+
+    set_result = _Future.set_result
+
+
+class NamesNotStrTask(_Task):
+    """set_name() keeps the value as given, not str(value)."""
+
+    def set_name(self, value):
+        self._name = value
+
+
+class ForgetsCoroutineTask(_Task):
+    """get_coro() answers None."""
+
+    def get_coro(self):
+        return None
+
+
+class SilentPendingTask(_Task):
+    """A task collected while pending is never reported."""
+
+    def __del__(self):
+        if not self.done():
+            return
+        super().__del__()
+
+
+def _step_without_entering(rows: list[dict]) -> None:
+    for row in _rows(rows, "_step"):
+        row["effects"] = [{"do": "self._step_run_and_handle_result(exc)"} if "finally" in e else e
+                          for e in row["effects"] if "enter_task" not in e.get("do", "")]
+
+
+def _steps_in_the_callers_context(rows: list[dict]) -> None:
+    for row in rows:
+        for effect in row.get("effects", ()):
+            if "self._step" in effect.get("do", "") and "call_soon" in effect.get("do", ""):
+                effect["do"] = effect["do"].replace(", context=context", "")
+
+
+_FAULTY_STEPS = {
+    "AwaitsItselfTask": _edit("_step_run_and_handle_result", "yielded_future", "blocking", "awaits_itself",
+                              effects=[{"do": "step.value.add_done_callback(self._wakeup, context=context)"},
+                                       {"set": "fut_waiter", "to": "step.value"}]),
+    "BareYieldStallsTask": _effects("_step_run_and_handle_result", "yielded_none", keep=lambda e: False),
+    "BadYieldIgnoredTask": _edit("_step_run_and_handle_result",
+                                 effects=[{"do": "loop.call_soon(self._step, context=context)"}]),
+    "OtherLoopAcceptedTask": _edit("_step_run_and_handle_result", "yielded_future", "other_loop",
+                                   effects=[{"do": "step.value.add_done_callback(self._wakeup, context=context)"},
+                                            {"set": "fut_waiter", "to": "step.value"}]),
+    "FinishesDespiteCancelTask": _edit("_step_run_and_handle_result", "stopped", "must_cancel", dest="FINISHED",
+                                       effects=[{"set": "result", "to": "step.error.value"},
+                                                {"for_each": "callbacks", "take": True,
+                                                 "do": "loop.call_soon(item[0], self, context=item[1])"}]),
+    "SwallowsExitTask": _edit("_step_run_and_handle_result", "raised_fatal", raises=None, returns="None"),
+    "ForgetsCancellationTask": _effects("_step_run_and_handle_result", "raised_cancelled",
+                                        keep=lambda e: e.get("set") != "cancelled_exc"),
+    "IgnoresMustCancelTask": _edit("_step", let={"exc": "exc"}),
+    "InvisibleStepTask": _step_without_entering,
+    "ContextlessStepTask": _steps_in_the_callers_context,
+}
+for _name, _change in _FAULTY_STEPS.items():
+    _task_declared(_name, _change)
+
+
 FAULTS: tuple[Fault, ...] = (
     Fault("sync-callbacks", "future", SyncCallbacksFuture, ("F-SCHEDULE-CALLBACKS",),
           "callbacks run synchronously inside set_result()"),
@@ -477,4 +630,41 @@ FAULTS: tuple[Fault, ...] = (
           "a future of another loop than loop= is returned"),
     Fault("rejects-duck-futures", "ensure_future", rejects_duck_futures, ("EF-DUCK",),
           "a duck-typed future is rejected"),
+    Fault("task-cancel-done-true", "task", CancelDoneTrueTask, ("T-CANCEL-DONE",),
+          "cancel() of a done task answers True"),
+    Fault("drops-task-cancel-message", "task", DropsCancelMessageTask,
+          ("T-CANCEL-MSG", "T-MSG-TO-AWAITER", "F-CANCEL-MSG"), "cancel(msg) forgets the message"),
+    Fault("skips-waiter", "task", SkipsWaiterTask, ("T-CANCEL-WAITER",),
+          "cancel() does not reach the future the task waits on"),
+    Fault("uncounted-cancel", "task", UncountedCancelTask, ("T-CANCELLING-COUNTS", "T-CANCELLING"),
+          "cancellation requests are not counted"),
+    Fault("uncancel-keeps-count", "task", UncancelKeepsCountTask, ("T-UNCANCEL",),
+          "uncancel() does not decrement the count"),
+    Fault("task-set-result", "task", SetResultAllowedTask, ("T-NO-SET",),
+          "set_result() completes a task"),
+    Fault("name-not-str", "task", NamesNotStrTask, ("T-SET-NAME",), "set_name(7) keeps the int"),
+    Fault("forgets-coroutine", "task", ForgetsCoroutineTask, ("T-GET-CORO",), "get_coro() answers None"),
+    Fault("silent-pending", "task", SilentPendingTask, ("T-DESTROYED-PENDING",),
+          "a task collected pending is never reported"),
+    Fault("awaits-itself", "task", globals()["AwaitsItselfTask"], ("T-AWAITS-ITSELF",),
+          "a task may await itself, and then waits forever"),
+    Fault("bare-yield-stalls", "task", globals()["BareYieldStallsTask"], ("T-BARE-YIELD",),
+          "a bare yield is not rescheduled"),
+    Fault("bad-yield-ignored", "task", globals()["BadYieldIgnoredTask"], ("T-BAD-YIELD",),
+          "a bad yield is stepped over without an error"),
+    Fault("other-loop-accepted", "task", globals()["OtherLoopAcceptedTask"], ("T-OTHER-LOOP",),
+          "a future of another loop is awaited"),
+    Fault("finishes-despite-cancel", "task", globals()["FinishesDespiteCancelTask"], ("T-CANCEL-BEFORE-STOP",),
+          "a coroutine that returns after a cancel request finishes the task instead of cancelling it"),
+    Fault("swallows-exit", "task", globals()["SwallowsExitTask"], ("T-RAISES-FATAL",),
+          "SystemExit from the coroutine is kept, not raised on to the loop"),
+    Fault("forgets-cancellation", "task", globals()["ForgetsCancellationTask"],
+          ("T-MSG-TO-AWAITER", "T-RAISES-CANCELLED", "T-RESULT-CANCELLED", "T-EXCEPTION-CANCELLED"),
+          "the coroutine's own CancelledError is not handed to the awaiter (bpo-45390)"),
+    Fault("ignores-must-cancel", "task", globals()["IgnoresMustCancelTask"], ("T-MUST-CANCEL",),
+          "a requested cancellation is never thrown into the coroutine"),
+    Fault("invisible-step", "task", globals()["InvisibleStepTask"], ("T-CURRENT-TASK",),
+          "current_task() does not see the task while its step runs"),
+    Fault("contextless-step", "task", globals()["ContextlessStepTask"], ("T-STEP-CONTEXT",),
+          "steps run in the loop's context, not the task's"),
 )

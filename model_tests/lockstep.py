@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import re
 import textwrap
 from collections import Counter
 from dataclasses import dataclass
-from typing import Any, Iterable, Sequence
+from typing import Any, Iterable, Iterator, Sequence
 
 from ..spec import DeclaredDifference, Machine, Spec, row_matches
 from .engine import Action, Observation, Run, Target, step_context
 from .machines import NOTED_LOOP_CALLS, facts, spec_for
 from .model import Recorder
+from .scripts import SOURCE as SCRIPT_SOURCE
 
 
 # -- known differences, declared in spec/ ------------------------------------------
@@ -163,6 +166,30 @@ class Step:
     probe_rows: tuple[str, ...] = ()
 
 
+#: Inside ``worlds_one_at_a_time()``: each world sets aside for the collector what was alive before it.
+_ONE_AT_A_TIME = False
+
+
+@contextlib.contextmanager
+def worlds_one_at_a_time() -> Iterator[None]:
+    """While worlds are made and closed one after another (a check, an audit): collections are cheap.
+
+    A run collects at many steps (an object let go of while its loop still
+    held it). Each world freezes what was alive before it (gc.freeze), so those
+    collections visit only what the world made, not every module and every
+    state explored so far; closing the world collects what it left. All is
+    unfrozen at the end.
+    """
+    global _ONE_AT_A_TIME
+    outer, _ONE_AT_A_TIME = _ONE_AT_A_TIME, True
+    try:
+        yield
+    finally:
+        _ONE_AT_A_TIME = outer
+        if not outer:
+            gc.unfreeze()
+
+
 class World:
     """Every target, driven in lockstep; the first target is the model, the oracle."""
 
@@ -170,6 +197,8 @@ class World:
                  known: Sequence[KnownDifference] = KNOWN_DIFFERENCES, step_guard: Any = None) -> None:
         if not targets or not targets[0].is_model:
             raise ValueError("the first target must be the model")
+        if _ONE_AT_A_TIME:
+            gc.freeze()
         self.machine = machine
         self.runs = [Run(t, machine) for t in targets]
         # A factory or an adapter makes objects from its own code: where they were made is not comparable.
@@ -196,6 +225,8 @@ class World:
     def close(self) -> None:
         for run in self.runs:
             run.close()
+        if _ONE_AT_A_TIME:
+            gc.collect()  # what this world left, before the next one freezes it
 
     def step(self, action: Action) -> list[Difference]:
         if self.step_guard is not None:
@@ -651,6 +682,17 @@ class Uninitialized(Target):
     def __init__(self): pass"""),
     ("other_loop", "other_loop = new_loop(); other_loop.set_exception_handler(Handler('installed'))"),
     ("closed_loop", "closed_loop = asyncio.new_event_loop(); closed_loop.close()"),
+    ("scripted", SCRIPT_SOURCE.strip()),
+    ("note", """\
+def note(*what):
+    current = asyncio.current_task()
+    print("  coroutine:", *what, "| current task:", current and current.get_name(), "| context:", CONTEXT.get())"""),
+)
+#: Helpers made on the script's loop, after it (a scripted coroutine's waiter, and the future it
+#: awaits on the other loop).
+_ON_THE_LOOP: tuple[tuple[str, str], ...] = (
+    ("w", "w = loop.create_future()"),
+    ("elsewhere", "elsewhere = other_loop.create_future()"),
 )
 
 
@@ -713,9 +755,12 @@ def render_script(machine: Machine, target: Target, actions: Sequence[Action],
     else:
         imports = f"from {module} import {attr} as Target" if module else "Target = ...  # the target"
     lines = ["import asyncio, contextvars, gc", imports, _loop_import(target.loop_source), ""]
-    lines += _needed_helpers(text + "\nHandler")
+    on_the_loop = [code for name, code in _ON_THE_LOOP if re.search(rf"\b{name}\b", text)]
+    lines += _needed_helpers("\n".join([text, "Handler", *on_the_loop]))
     # The audit's loops have a handler set that reports how the loop calls it (and never logs).
-    lines += ["", "loop = new_loop()", "loop.set_exception_handler(Handler('installed'))"]
+    # It is the current loop too, as in each step of the audit: what loop=None means.
+    lines += ["", "loop = new_loop()", "loop.set_exception_handler(Handler('installed'))",
+              "asyncio.set_event_loop(loop)", *on_the_loop]
     lines += ["", text]
     if difference is not None:
         lines += ["", f"# The last step differs in {difference.aspect} (in the engine's terms):",

@@ -47,15 +47,50 @@ class Entry:
     #: Operations the harness drives itself and never explores as actions (``run_forever``,
     #: run one iteration at a time with ``call_soon(loop.stop)`` first).
     driven: tuple[str, ...] = ()
+    #: The required parameters of a factory that makes one, the loop first (``loop.set_task_factory``'s
+    #: ``(loop, coro)``); a callable taking exactly these is audited as such a factory.
+    factory: tuple[str, ...] = ()
 
 
 TABLE: dict[str, Entry] = {
     "future": Entry(Bounds(depth=3, tasks=1), "Future", ("asyncio:Future", "asyncio.futures:_PyFuture")),
     "event": Entry(Bounds(depth=5, tasks=2), "Event", ("asyncio:Event",)),
     "ensure_future": Entry(Bounds(depth=2, tasks=1), "ensure_future", ("asyncio:ensure_future",)),
+    # A Task is made with each scripted coroutine, so each script is a start: two steps from each (and
+    # from each other way to make one) reach every row. An uninitialized C Task crashes CPython up to
+    # 3.12.1 (get_coro()), so none is made by default.
+    "task": Entry(Bounds(depth=2, tasks=1, uninitialized=False, variant_depth=1), "Task",
+                  ("asyncio:Task", "asyncio.tasks:_PyTask"), factory=("loop", "coro")),
     "event_loop": Entry(Bounds(depth=2, tasks=1, uninitialized=False, variant_depth=0), "", ("asyncio:new_event_loop",),
                   is_loop=True, driven=("run_forever",), aliases=("loop",)),
 }
+
+#: The scripted coroutines a Task is made with (``model_tests.scripts``): each outcome of a step, and
+#: cancellation caught, withdrawn or not, while waiting.
+SCRIPTS = tuple(Recipe("script", name, moves) for name, moves in (
+    ("returns", ("return_value",)),
+    ("raises", ("raise_error",)),
+    ("waits", ("await_waiter", "return_value")),
+    ("waits_twice", ("catch", "await_waiter", "withdraw", "await_waiter", "return_value")),
+    ("yields", ("yield_none", "return_value")),
+    ("lets_cancel_out", ("raise_cancelled",)),
+    ("bad_yield", ("catch", "yield_value", "return_value")),
+    ("awaits_itself", ("await_itself",)),
+    ("awaits_elsewhere", ("await_elsewhere",)),
+    ("yields_unblocked", ("yield_unblocked",)),
+    ("yields_generator", ("yield_generator",)),
+    ("cancels_itself", ("cancel_itself", "return_value")),
+    ("cancels_itself_waiting", ("cancel_itself", "catch", "await_waiter", "return_value")),
+    ("exits", ("raise_fatal",)),
+    ("forgotten", ("await_forgotten",)),
+    ("forgotten_quietly", ("unlogged", "await_forgotten")),
+))
+#: The move that awaits the run's waiter future, its name in a run, and the ways the harness completes it.
+WAITER_MOVE = "await_waiter"
+WAITER = "w"
+WAITER_SETTLEMENTS = (("set_result", (Recipe("value", 1),)), ("set_exception", (Recipe("error", "KeyError", ("w",)),)),
+                      ("cancel", (Recipe("value", "w cancelled"),)))
+
 
 _CALLBACKS = (Recipe("callback", "cb0"), Recipe("raising_callback", "raiser"),
               Recipe("chaining_callback", "chain", ("cb1",)))
@@ -80,6 +115,7 @@ DOMAINS: dict[str, tuple[Recipe | None, ...]] = {
     # The constructor: no loop (the current one), or a loop that is not the current one.
     "__init__.loop": (OMITTED, Recipe("loop", "other")),
     "_log_traceback.val": (Recipe("value", True), Recipe("value", False)),
+    "_log_destroy_pending.val": (Recipe("value", False),),
     "ensure_future.loop": (OMITTED, Recipe("loop", "same"), Recipe("loop", "other"), Recipe("loop", "closed")),
     # The loop contract.
     "callback": _CALLBACKS + (Recipe("callback", "cb1"), Recipe("loop_calling_callback", "reenter", ("run_forever",)),
@@ -89,6 +125,10 @@ DOMAINS: dict[str, tuple[Recipe | None, ...]] = {
     "handler": (Recipe("handler", "h0"), Recipe("value", None), Recipe("value", 42)),
     "factory": (Recipe("task_factory", "tf0"), Recipe("value", None), Recipe("value", 42)),
     "coro": (Recipe("coroutine"),),
+    "__init__.coro": SCRIPTS,
+    "set_name.value": (Recipe("value", "renamed"), Recipe("value", 7)),
+    "limit": (OMITTED,),
+    "eager_start": (OMITTED, Recipe("value", True)),
     "name": (OMITTED,),
     "create_task.context": (OMITTED,),
     "enabled": (Recipe("value", False),),
@@ -105,8 +145,9 @@ SMALL: dict[str, tuple[Recipe | None, ...]] = {
                                         Recipe("loop_calling_callback", "closer", ("close",))),
     "call_soon_threadsafe.callback": (Recipe("callback", "cb0"),),
     "args": (OMITTED,),
-    "handler": (Recipe("handler", "h0"), Recipe("value", None)),
-    "factory": (Recipe("task_factory", "tf0"), Recipe("value", None)),
+    "handler": (Recipe("handler", "h0"), Recipe("value", None), Recipe("value", 42)),
+    "factory": (Recipe("task_factory", "tf0"), Recipe("value", None), Recipe("value", 42)),
+    "set_name.value": (Recipe("value", 7),),
 }
 
 
@@ -173,6 +214,11 @@ class Facts:
     def driven(self) -> tuple[str, ...]:
         """Operations only the harness calls (``TABLE``)."""
         return TABLE[self.machine.name].driven
+
+    @property
+    def factory(self) -> tuple[str, ...]:
+        """The required parameters of a factory that makes one, the loop first (``TABLE``)."""
+        return TABLE[self.machine.name].factory
 
     @property
     def uninitialized(self) -> bool:

@@ -71,12 +71,20 @@ class _Call:
         self.raised: BaseException | None = None
 
     def eval(self, expr: str, **extra: Any) -> Any:
-        obj = self.obj
-        scope = {f.name: getattr(obj, f.attr, None) for f in obj.asyncspec_machine.fields}
-        scope["self"] = obj
+        scope = {f.name: getattr(self.obj, f.attr, None) for f in self.obj.asyncspec_machine.fields}
+        scope["self"] = self.obj
         scope.update(self.env)
         scope.update(extra)
-        return eval(compiled(expr), obj.asyncspec_globals, scope)
+        try:
+            return eval(compiled(expr), self.obj.asyncspec_globals, scope)
+        finally:
+            # The expression's frame may outlive it (in a traceback through it): it keeps nothing.
+            scope.clear()
+
+    def let_go(self) -> None:
+        """Forget the object and the bindings: frames that outlive the call keep this scope, not the object."""
+        self.obj = None  # type: ignore[assignment]
+        self.env.clear()
 
     def get(self, field: str) -> Any:
         return getattr(self.obj, self.obj.asyncspec_machine.field(field).attr)
@@ -131,33 +139,44 @@ class ModelObject:
         # asking get_debug()) is part of that operation's row, not a row of its own.
         if not (op.operation.kind == "query" and getattr(self, "_asyncspec_busy", False)):
             self.asyncspec_recorder.record(row.id, self)
+        del self  # this frame may outlive the call, in a traceback through the row's let
         return row, call
 
     def _steps(self, row: RowPlan, call: _Call) -> Generator[tuple[str, Any], None, None]:
         """Run the row's effects, moving the state where the plan says; yield what they wait on."""
-        for i, effect in enumerate(row.effects):
-            if i == row.move_at:
+        try:
+            for i, effect in enumerate(row.effects):
+                if i == row.move_at:
+                    self._move(row)
+                yield from effect.run(call)
+            if row.move_at == len(row.effects):
                 self._move(row)
-            yield from effect.run(call)
-        if row.move_at == len(row.effects):
-            self._move(row)
+        finally:
+            del self
 
     def _move(self, row: RowPlan) -> None:
         assert row.dest is not None
         setattr(self, self.asyncspec_machine.state_attr, row.dest.value)
 
     def _run_plain(self, op: OperationPlan, args: tuple, kwargs: dict) -> Any:
+        kind = op.operation.kind
         busy = getattr(self, "_asyncspec_busy", False)
-        if op.operation.kind == "command":
+        if kind in ("command", "callback"):
             self._asyncspec_busy = True
+        call: _Call | None = None
         try:
             row, call = self._select(op, args, kwargs)
             for _ in self._steps(row, call):
                 raise RuntimeError(f"{op.name} suspended outside a generator or coroutine")
             return row.output.run(call)
         finally:
-            if op.operation.kind == "command":
+            if kind in ("command", "callback"):
                 self._asyncspec_busy = busy
+            if kind == "callback":
+                # As the compiled callback does (``_letting_go``): what the loop runs lets go of the object.
+                if call is not None:
+                    call.let_go()
+                del self
 
     def _run_generator(self, op: OperationPlan, args: tuple, kwargs: dict) -> Any:
         row, call = self._select(op, args, kwargs)
@@ -244,10 +263,15 @@ def _interpreted_class(machine: Machine) -> type:
             if init.condition is None or call.eval(init.condition):
                 setattr(self, init.field.attr, call.eval(init.value))
         setattr(self, machine.state_attr, ctor.initial.value)
+        for effect in ctor.effects:
+            for _ in effect.run(call):
+                raise RuntimeError("a constructor suspended")
 
     namespace["__init__"] = __init__
     for op in plan.operations:
-        namespace[op.name] = class_attribute(machine, op, _operation(op))
+        function = _operation(op)
+        function.__qualname__ = f"{namespace['__qualname__']}.{op.name}"
+        namespace[op.name] = class_attribute(machine, op, function)
     for alias, op_name in plan.aliases:
         namespace[alias] = namespace[op_name]
     return type(namespace["__qualname__"], (ModelObject,), namespace)
@@ -261,6 +285,12 @@ def _operation(op: OperationPlan) -> Callable[..., Any]:
     elif kind == "coroutine":
         def operation(self: ModelObject, *args: Any, **kwargs: Any) -> Any:  # type: ignore[misc]
             return self._run_coroutine(op, args, kwargs)
+    elif kind == "callback":
+        def operation(self: ModelObject, *args: Any, **kwargs: Any) -> Any:  # type: ignore[misc]
+            try:
+                return self._run_plain(op, args, kwargs)
+            finally:
+                del self
     else:
         def operation(self: ModelObject, *args: Any, **kwargs: Any) -> Any:  # type: ignore[misc]
             return self._run_plain(op, args, kwargs)

@@ -59,5 +59,6 @@ PYTHON: dict[str, Callable[[Recipe], str]] = {
     "duck_future": lambda r: "DuckFuture(loop)",
     "asyncio_future": lambda r: f"asyncio.Future(loop={'loop' if r.value == 'same' else 'other_loop'})",
     "function": lambda r: "returns_done",
+    "script": lambda r: f"scripted({r.args!r}, note, w, elsewhere)",
     "loop": lambda r: {None: "None", "same": "loop", "other": "other_loop", "closed": "closed_loop"}[r.value],
 }

@@ -21,13 +21,14 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
 
 from hypothesis import HealthCheck, Phase, seed as hypothesis_seed, settings, strategies as st
-from hypothesis.stateful import Bundle, RuleBasedStateMachine, consumes, initialize, rule, run_state_machine_as_test
+from hypothesis.stateful import (Bundle, RuleBasedStateMachine, consumes, initialize, precondition, rule,
+                                 run_state_machine_as_test)
 
 from ..spec import Machine, Operation
 from ..spec.errors import Deviation
-from .actions import PREFIXES, call_arguments, creation_variants, object_name
+from .actions import PREFIXES, call_arguments, creation_actions, creation_variants, object_name, settle_actions
 from .engine import Action, Target
-from .lockstep import Counterexample, KNOWN_DIFFERENCES, KnownDifference
+from .lockstep import Counterexample, KNOWN_DIFFERENCES, KnownDifference, worlds_one_at_a_time
 from .machines import domain, facts, spec_for
 from .recipes import OMITTED, Recipe
 from .targets import builtin_targets, new_world
@@ -108,8 +109,8 @@ def lockstep_machine(kind: str, targets: Callable[[], Sequence[Target]] | None =
         ns["new_loop"] = new_loop
     elif not function:
         # The plain creation, or another way: the constructor's arguments, debug mode.
-        ways = [Action("new", machine=machine.name, result="?")] + [
-            way for way in creation_variants(machine, "?") if all(t.offers(way, machine) for t in sample)]
+        ways = [way for way in creation_actions(machine, "?") + creation_variants(machine, "?")
+                if all(t.offers(way, machine) for t in sample)]
 
         @rule(target=objects, way=st.sampled_from(ways))
         def new(self: Any, way: Action) -> str:
@@ -151,6 +152,14 @@ def lockstep_machine(kind: str, targets: Callable[[], Sequence[Target]] | None =
         self.act(Action("cancel_task", obj=task))
 
     ns.update(run_one_iteration=run_one_iteration, run_until_idle=run_until_idle, cancel_task=cancel_task)
+
+    if not function and not facts(kind).is_loop and any(settle_actions([way]) for way in ways):
+        @precondition(lambda self: bool(settle_actions(s.action for s in self.world.steps)))
+        @rule(data=st.data())
+        def settle_waiter(self: Any, data: st.DataObject) -> None:
+            # A scripted coroutine's waiter future, completed one way, once a coroutine awaits it.
+            self.act(data.draw(st.sampled_from(settle_actions(s.action for s in self.world.steps))))
+        ns["settle_waiter"] = settle_waiter
     cls = type(name or f"{machine.title.replace('.', '_')}Lockstep", (RuleBasedStateMachine,), ns)
     return cls
 
@@ -172,13 +181,16 @@ def run_random_sequences(machine_cls: type[RuleBasedStateMachine], examples: int
         run_state_machine_as_test(machine_cls, settings=chosen)
         return
     test = get_state_machine_test(machine_cls, settings=chosen)
-    hypothesis_seed(seed)(test)()
+    with worlds_one_at_a_time():
+        hypothesis_seed(seed)(test)()
 
 
 def _rules_for(machine: Machine, op: Operation, objects: Bundle, callbacks: Bundle, tasks: Bundle,
                iterators: Bundle, function: bool, absent: frozenset[str] = frozenset()) -> dict[str, Any]:
     """The rules that reach ``op``; the ``absent`` parameters (a target does not take them) are never passed."""
     rules: dict[str, Any] = {}
+    if op.kind in ("continuation", "callback"):
+        return rules  # reached by resuming the operation that suspended, or run by the loop
     obj_strategy: st.SearchStrategy[str] = st.just("") if function else objects
     callback_params = [p for p in op.param_names if _callback_param(op, p)]
     plain = [p for p in op.param_names if p not in callback_params]

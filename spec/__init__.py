@@ -1,4 +1,4 @@
-"""The formal specification of asyncio's Future, Event and ensure_future, and the loop contract they rely on.
+"""The formal specification of asyncio's Future, Event, ensure_future and Task, and the loop contract they rely on.
 
 Declarations are plain data, one module per machine; :func:`load` resolves
 them for a profile and a Python version and validates them. This package
@@ -15,6 +15,7 @@ from . import ensure_future as _ensure_future
 from . import event as _event
 from . import future as _future
 from . import loop as _loop
+from . import task as _task
 from . import seed
 from ._names import compiled, resolve_namespace
 from ._plan import (
@@ -23,7 +24,7 @@ from ._plan import (
 )
 from ._schema import (
     Clause, DeclaredDifference, Field, Guard, Machine, Observed, Operation, Row, State, load_machine, normalise,
-    row_matches, state_part,
+    extended, row_matches, state_part,
 )
 from ._verbs import (
     EFFECTS, OUTPUTS, Append, Call, Delegates, Effect, Emitter, ForEach, Interpreter, Keep, Output, Park,
@@ -37,7 +38,7 @@ __all__ = [
     "DECLARATIONS", "DEFAULT_PROFILE", "Decision", "Delegates", "DeclaredDifference", "Observed", "EFFECTS", "Effect", "Emitter", "Field",
     "ForEach", "Guard", "GuardTest", "Interpreter", "InvalidSpec", "Keep", "Machine", "OUTPUTS", "Operation",
     "OperationPlan", "Output", "PROFILES", "Park", "Plan", "Raises", "Reraises", "Returns", "Row", "RowPlan",
-    "Set", "Spec", "State", "Suspend", "class_attribute", "compiled", "load", "lower", "plan_of", "resolve_namespace", "row_matches", "seed",
+    "Set", "Spec", "State", "Suspend", "class_attribute", "compiled", "extended", "load", "lower", "plan_of", "resolve_namespace", "row_matches", "seed",
     "state_part",
 ]
 
@@ -46,6 +47,7 @@ DECLARATIONS: Mapping[str, Mapping] = {
     "future": _future.MACHINE,
     "event": _event.MACHINE,
     "ensure_future": _ensure_future.MACHINE,
+    "task": _task.MACHINE,
     "event_loop": _loop.MACHINE,
 }
 
@@ -94,7 +96,7 @@ def load(profile: str = DEFAULT_PROFILE, python: tuple[int, int] | None = None,
         overrides.setdefault(machine, {})[parameter] = value
     texts = [text for _, _, text in seed.sentences()]
     machines = {
-        name: load_machine(raw, python, overrides.get(name), texts)
+        name: load_machine(extended(raw, declarations), python, overrides.get(name), texts)
         for name, raw in declarations.items()
     }
     spec = Spec(profile, python, machines)

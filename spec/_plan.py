@@ -162,6 +162,8 @@ class Constructor:
     lets: tuple[tuple[str, str], ...]
     inits: tuple[FieldInit, ...]
     initial: State
+    #: Run once the fields hold their initial values and the state is the initial one.
+    effects: tuple[Effect, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -209,7 +211,7 @@ def lower(machine: Machine) -> Plan:
     lets = machine.constructor_let
     inits = tuple(FieldInit(f, f.init, f.init_if) for f in machine.fields if f.init is not None)
     ctor = Constructor(constructor, constructor.signature if constructor else inspect.Signature(),
-                       lets, inits, machine.state(machine.initial))
+                       lets, inits, machine.state(machine.initial), machine.constructor_effects)
     defaults = []
     if machine.uninitialized:
         # An object whose constructor never ran has no state: its answers are the uninitialized ones.

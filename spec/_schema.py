@@ -10,8 +10,13 @@ A machine is declared as plain data in the ``transitions`` library's format
   ``kind`` is one of ``query`` (never changes state), ``command``,
   ``generator`` (its body may ``suspend``), ``coroutine`` (its body may
   ``park``), ``continuation`` (what a suspended operation does when resumed;
-  reached only through it), ``finalizer`` and ``function`` (a machine over the
-  arguments of a module-level function, such as ``ensure_future``).
+  reached only through it), ``finalizer``, ``function`` (a machine over the
+  arguments of a module-level function, such as ``ensure_future``),
+  ``property`` (an attribute: reading answers its ``field``, assigning runs
+  its rows with the value) and ``callback`` (what the object schedules on the
+  loop or hands to a future, such as a Task's step and wake-up: run by the
+  loop, never called by a user). An operation may carry a ``python`` gate;
+  gated out, it and its rows are not there on that version.
 * ``fields``: the data a transition may change, with the attribute that holds
   it, its class default and how the constructor initialises it.
 * ``guards``: named predicates, Python expressions over the names in scope.
@@ -31,6 +36,24 @@ A machine is declared as plain data in the ``transitions`` library's format
   ``dest`` is not None), by omission leaving everything else alone. The state
   changes just before the first effect that is not a ``set`` (or after the
   last effect), which is where CPython changes it.
+  Any effect may carry ``if`` (it happens only when the expression holds); a
+  ``do`` may ``bind`` its value to a name for the later effects, and name a
+  ``finally`` call made however it ends; ``check`` raises the given
+  exception unless its expression holds.
+* ``let`` on a row: names evaluated before its guards (the guards see them),
+  such as a Task step's ``step = resume(coro, exc)``.
+* ``unreachable`` on a row: why no public call reaches it (a done Task's
+  step). Coverage does not ask for it, the audit reports its clause not
+  applicable when it has no other row, and diagrams mark it.
+* ``constructor``: its ``params``, ``let`` and, besides the fields' own
+  ``init``, ``effects`` run after the fields are set (a Task schedules its
+  first step), with ``variants`` gated by Python version.
+* ``extends``: ``{"machine": base, "shown_by": {base target: this one}}``.
+  The declaration is the base machine's with its own on top (``extended``):
+  it keeps the base's states, inherits fields, operations, guards, observed
+  facts, namespace and parameters by name, and replaces the base's rows for
+  every (state, operation) pair it declares; base clauses and declared
+  differences come along as far as their rows remain.
 * ``clauses``: the documented sentences, each with a stable ID; every row
   names the clauses it formalizes.
 * ``python``: a version gate on a row or a guard variant (``">=3.13"``).
@@ -62,11 +85,13 @@ from .errors import InvalidSpec
 
 #: Keys of a transition dict that ``transitions.Machine`` understands.
 STATE_PART_KEYS = ("trigger", "source", "dest", "conditions", "unless")
-ROW_KEYS = STATE_PART_KEYS + tuple(OUTPUTS) + ("effects", "clauses", "python", "let")
-OPERATION_KEYS = ("kind", "params", "doc", "aliases", "probe", "field")
+ROW_KEYS = STATE_PART_KEYS + tuple(OUTPUTS) + ("effects", "clauses", "python", "let", "unreachable")
+OPERATION_KEYS = ("kind", "params", "doc", "aliases", "probe", "field", "python")
+CONSTRUCTOR_KEYS = ("params", "let", "effects", "doc", "variants")
 #: A ``property`` is an attribute: reading it answers its ``field``, assigning it runs its rows with the value.
+#: A ``callback`` is what the object schedules on its loop (a Task's step): the loop runs it, never a caller.
 OPERATION_KINDS = ("query", "command", "generator", "coroutine", "finalizer", "function", "continuation",
-                   "property")
+                   "property", "callback")
 CLAUSE_SOURCES = ("seed", "cpython-docs", "cpython-source", "cpython-behaviour")
 OTHERWISE = "otherwise"
 
@@ -177,6 +202,9 @@ class Row:
     let: tuple[tuple[str, str], ...] = ()
     output: Output | None = None
     clauses: tuple[str, ...] = ()
+    #: Why no public use of the object reaches the row ("" for a row that is reachable): it is
+    #: declared for completeness, and coverage does not ask for it.
+    unreachable: str = ""
 
     @property
     def guarded(self) -> bool:
@@ -239,6 +267,8 @@ class Machine:
     parameters: Mapping[str, str]
     constructor: Operation | None = None
     constructor_let: tuple[tuple[str, str], ...] = ()
+    #: What the constructor does once the fields are initialised and the state is the initial one.
+    constructor_effects: tuple[Effect, ...] = ()
     uninitialized: Mapping[str, Row] = field(default_factory=dict)
     compose: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     differences: tuple[DeclaredDifference, ...] = ()
@@ -419,6 +449,75 @@ def _as_tuple(value: Any, where: str) -> tuple[str, ...]:
     raise InvalidSpec(where, "a name or a list of names", value)
 
 
+def _constructor_for(c: Any, python: tuple[int, int], where: str) -> Mapping[str, Any]:
+    """The constructor's declaration for ``python``: its keys, overlaid by the one variant gated for it, if any."""
+    if not isinstance(c, Mapping):
+        raise InvalidSpec(where, "a dict", c)
+    unknown = sorted(set(c) - set(CONSTRUCTOR_KEYS))
+    if unknown:
+        raise InvalidSpec(where, f"only the keys {CONSTRUCTOR_KEYS}", unknown)
+    chosen = [v for v in c.get("variants", ()) if version_matches(v.get("python"), python, where)]
+    if len(chosen) > 1:
+        raise InvalidSpec(where, f"at most one variant for Python {python[0]}.{python[1]}",
+                          [v.get("python") for v in chosen])
+    return {**c, **{k: v for k, v in (chosen[0] if chosen else {}).items() if k != "python"}}
+
+
+#: What an extending declaration inherits from the one it extends, merged by name; the rest is its own.
+_INHERITED_BY_NAME = ("namespace", "parameters", "fields", "operations", "guards", "observed", "class_attributes")
+
+
+def extended(raw: Mapping[str, Any], declarations: Mapping[str, Mapping[str, Any]]) -> Mapping[str, Any]:
+    """A declaration with ``extends`` resolved: the base machine's, with the extension's own on top.
+
+    The extension keeps the base's states, and inherits its fields, operations,
+    guards, observed facts, namespace and parameters, each overridden by name.
+    Its rows replace the base's for every (source, trigger) pair it declares a
+    row for, in any Python version; the base's other rows stay. The base's
+    clauses come along as far as a row, an observed fact or a parameter still
+    names them; its declared differences as far as their rows remain, with
+    ``shown_by`` renamed as ``extends.shown_by`` maps it. The constructor, the
+    answers of an uninitialized object and the composed machines are the
+    extension's own.
+    """
+    spec = raw.get("extends")
+    if spec is None:
+        return raw
+    where = f"{raw.get('name')}: extends"
+    if not isinstance(spec, Mapping) or spec.get("machine") not in declarations:
+        raise InvalidSpec(where, f"{{'machine': one of {sorted(declarations)}, 'shown_by': {{...}}}}", spec)
+    base = extended(declarations[spec["machine"]], declarations)
+    out: dict[str, Any] = {k: v for k, v in base.items() if k not in ("uninitialized", "compose", "differences")}
+    out.update({k: v for k, v in raw.items() if k != "extends"})
+    for key in _INHERITED_BY_NAME:
+        out[key] = {**base.get(key, {}), **raw.get(key, {})}
+    out["states"] = raw.get("states", base["states"])
+    out["state_docs"] = {**base.get("state_docs", {}), **raw.get("state_docs", {})}
+    replaced = {(t["source"], t["trigger"]) for t in raw.get("transitions", ())}
+    out["transitions"] = [t for t in base["transitions"] if (t["source"], t["trigger"]) not in replaced] + \
+        list(raw.get("transitions", ()))
+    named = {c for t in out["transitions"] for c in t.get("clauses", ())}
+    named |= {c for o in out["observed"].values() for c in o.get("clauses", ())}
+    named |= {c for p in out["parameters"].values() for c in p.get("clauses", ())}
+    own = {c["id"] for c in raw.get("clauses", ())}
+    gone = {f"{s}.{t}" for s, t in replaced}
+
+    def inherited(pattern: str) -> bool:
+        """A base row pattern that still names a base row (not one the extension replaced)."""
+        return pattern.split("[")[0] not in gone
+    out["clauses"] = [{**c, "rows": [p for p in c.get("rows", ()) if inherited(p)]}
+                      for c in base["clauses"] if c["id"] in named and c["id"] not in own] + \
+        list(raw.get("clauses", ()))
+    renamed = spec.get("shown_by", {})
+    kept = []
+    for d in base.get("differences", ()):
+        rows = [r for r in d["rows"] if inherited(r) and not r.startswith("<uninitialized>")]
+        if rows:
+            kept.append({**d, "rows": rows, "shown_by": [renamed.get(x, x) for x in d.get("shown_by", ())]})
+    out["differences"] = kept + list(raw.get("differences", ()))
+    return out
+
+
 def load_machine(
     raw: Mapping[str, Any],
     python: tuple[int, int],
@@ -459,6 +558,8 @@ def load_machine(
         unknown = sorted(set(op) - set(OPERATION_KEYS))
         if unknown:
             raise InvalidSpec(where, f"only the keys {OPERATION_KEYS}", unknown)
+        if not version_matches(op.get("python"), python, where):
+            continue
         kind = op.get("kind", "command")
         if kind not in OPERATION_KINDS:
             raise InvalidSpec(where, f"a kind in {OPERATION_KINDS}", kind)
@@ -475,13 +576,16 @@ def load_machine(
 
     constructor = None
     constructor_let: tuple[tuple[str, str], ...] = ()
+    constructor_effects: tuple[Effect, ...] = ()
     if "constructor" in raw:
-        c = raw["constructor"]
+        where = f"{name}: constructor"
+        c = _constructor_for(raw["constructor"], python, where)
         params = c.get("params", "")
         constructor = Operation("__init__", params, "command", c.get("doc", ""),
-                                signature=signature_of(params, f"{name}: constructor"))
-        constructor_let = tuple((k, substitute(v, parameters, f"{name}: constructor") or "")
-                                for k, v in c.get("let", {}).items())
+                                signature=signature_of(params, where))
+        constructor_let = tuple((k, substitute(v, parameters, where) or "") for k, v in c.get("let", {}).items())
+        constructor_effects = tuple(parse_effect(e, lambda x: substitute(x, parameters, where) or "", where)
+                                    for e in c.get("effects", ()))
 
     fields = tuple(
         Field(f_name, f.get("attr", f"_{f_name}"), f.get("default"), f.get("init"),
@@ -505,9 +609,11 @@ def load_machine(
             tuple((k, substitute(e, parameters, where) or "") for k, e in v.get("let", {}).items()),
         )
 
+    # A row of an operation this Python does not have is not there either.
+    gated_out = set(raw["operations"]) - {op.name for op in operations}
     active = [
         t for i, t in enumerate(raw["transitions"])
-        if version_matches(t.get("python"), python, f"{name}: transition #{i}")
+        if version_matches(t.get("python"), python, f"{name}: transition #{i}") and t.get("trigger") not in gated_out
     ]
     group_sizes: dict[tuple[str, str], int] = {}
     for t in active:
@@ -545,6 +651,7 @@ def load_machine(
         state_attr=state_attr, fields=fields, operations=tuple(operations), guards=guards,
         rows=rows, clauses=tuple(clauses), namespace=dict(raw.get("namespace", {})),
         parameters=parameters, constructor=constructor, constructor_let=constructor_let,
+        constructor_effects=constructor_effects,
         uninitialized=uninitialized, compose=dict(raw.get("compose", {})), differences=differences,
         observed=observed, class_attributes=class_attributes,
         doc=raw.get("doc", ""), python=python, raw=raw, active=tuple(active),
@@ -624,6 +731,7 @@ def _load_row(machine: str, t: Mapping[str, Any], group_sizes: Mapping, paramete
         let=tuple((k, sub(v)) for k, v in let.items()),
         output=parse_output(t, sub, where),
         clauses=_as_tuple(t.get("clauses"), where + " clauses"),
+        unreachable=t.get("unreachable", ""),
     )
 
 
@@ -671,9 +779,13 @@ def check_names_resolve(m: Machine) -> None:
         if not o.row.clauses or set(o.row.clauses) - clause_ids:
             raise InvalidSpec(f"{m.name}: observed {o.name!r}", "clause IDs declared under 'clauses'",
                               list(o.row.clauses))
+    attrs = {f.name: f.attr for f in m.fields}
     for op in m.operations:
-        if op.field and op.field not in {f.name for f in m.fields}:
+        if op.field and op.field not in attrs:
             raise InvalidSpec(f"{m.name}: operation {op.name!r}", "a declared field", op.field)
+        if op.field and attrs[op.field] == op.name:
+            raise InvalidSpec(f"{m.name}: operation {op.name!r}", "a field stored under another attribute "
+                              "than the property's own name", attrs[op.field])
     for p, decl in m.raw.get("parameters", {}).items():
         for c in decl.get("clauses", ()):
             if c not in clause_ids:
@@ -770,6 +882,12 @@ def check_outputs(m: Machine) -> None:
                     raise InvalidSpec(where, f"{e.key!r} to name a declared field", target)
             if e.kinds is not None and op.kind not in e.kinds:
                 raise InvalidSpec(where, f"{e.key!r} only in a {' or '.join(e.kinds)} operation", op.kind)
+    for e in m.constructor_effects:
+        for target in e.fields():
+            if target not in {f.name for f in m.fields}:
+                raise InvalidSpec(f"{m.name}: constructor", f"{e.key!r} to name a declared field", target)
+        if e.kinds is not None:
+            raise InvalidSpec(f"{m.name}: constructor", "effects that do not suspend", e.key)
 
 
 def check_attempts_are_paired(m: Machine) -> None:
@@ -825,8 +943,10 @@ def _free_names(expr: str, where: str) -> set[str]:
 def check_expressions(m: Machine) -> None:
     base = {f.name for f in m.fields} | set(m.namespace) | _BUILTINS | {"self"}
     binds = {g.bind for g in m.guards.values() if g.bind}
+    # A guard is tested after its decision's ``let``s: it sees the names any row binds there.
+    lets = {k for r in m.rows for k, _ in r.let}
     for g in m.guards.values():
-        scope = base | _all_param_names(m) | binds
+        scope = base | _all_param_names(m) | binds | lets
         for _, expr in g.let:
             _check_expr(m, expr, scope, f"{m.name}: guard {g.name!r}")
         scope |= {k for k, _ in g.let}
@@ -858,6 +978,10 @@ def check_expressions(m: Machine) -> None:
             for value in (f.default, f.init, f.init_if):
                 if value is not None:
                     _check_expr(m, value, scope, f"{m.name}: field {f.name!r}")
+        for e in m.constructor_effects:
+            for x in e.expressions():
+                _check_expr(m, x.text, scope | set(x.extra), f"{m.name}: constructor effect {x.role!r}")
+            scope = scope | set(e.binds())
 
 
 def _all_param_names(m: Machine) -> set[str]:

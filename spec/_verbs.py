@@ -348,27 +348,117 @@ class ForEach(Effect):
 
 @dataclass(frozen=True)
 class Call(Effect):
-    """``do`` a call for its effect on the world (the loop, an argument)."""
+    """``do`` a call for its effect on the world (the loop, an argument).
+
+    With ``bind``, the call's value is bound to that name for what follows in
+    the row (a Task's ``fut_waiter.cancel(msg)`` says whether the waiter took
+    the cancellation). With ``finally``, a second call runs however the first
+    ends, as a ``try``/``finally`` does (a Task leaves the current-task
+    registry after its step, even when the step raises).
+    """
 
     do: str
+    bind_to: str = ""
+    cleanup: str = ""
     key: ClassVar[str] = "do"
+    optional: ClassVar[tuple[str, ...]] = ("bind", "finally")
 
     @classmethod
     def build(cls, values: Mapping[str, Any]) -> Effect:
-        return cls(values["do"])
+        return cls(values["do"], values.get("bind", ""), values.get("finally", ""))
 
     def expressions(self) -> tuple[Expression, ...]:
-        return (Expression("do", self.do),)
+        out = [Expression("do", self.do)]
+        if self.cleanup:
+            out.append(Expression("finally", self.cleanup))
+        return tuple(out)
+
+    def binds(self) -> tuple[str, ...]:
+        return (self.bind_to,) if self.bind_to else ()
 
     def label(self) -> str:
-        return self.do
+        call = f"{self.bind_to} = {self.do}" if self.bind_to else self.do
+        return f"{call} finally {self.cleanup}" if self.cleanup else call
 
     def run(self, call: Interpreter) -> Iterator[tuple[str, Any]]:
-        call.eval(self.do)
+        try:
+            value = call.eval(self.do)
+        finally:
+            if self.cleanup:
+                call.eval(self.cleanup)
+        if self.bind_to:
+            call.bind(self.bind_to, value)
         yield from ()
 
     def emit(self, out: Emitter) -> None:
-        out.line(out.expr(self.do))
+        line = f"{self.bind_to} = {out.expr(self.do)}" if self.bind_to else out.expr(self.do)
+        if self.cleanup:
+            out.try_finally([line], [out.expr(self.cleanup)])
+        else:
+            out.line(line)
+        if self.bind_to:
+            out.bind(self.bind_to)
+
+
+@dataclass(frozen=True)
+class Check(Effect):
+    """``check`` that a condition holds, else raise what ``raises`` gives (a constructor refusing its argument)."""
+
+    condition: str
+    raises: str
+    key: ClassVar[str] = "check"
+    required: ClassVar[tuple[str, ...]] = ("raises",)
+
+    @classmethod
+    def build(cls, values: Mapping[str, Any]) -> Effect:
+        return cls(values["check"], values["raises"])
+
+    def expressions(self) -> tuple[Expression, ...]:
+        return (Expression("check", self.condition), Expression("raises", self.raises))
+
+    def label(self) -> str:
+        return f"unless {self.condition}: raise {self.raises}"
+
+    def run(self, call: Interpreter) -> Iterator[tuple[str, Any]]:
+        if not call.eval(self.condition):
+            raise call.eval(self.raises)
+        yield from ()
+
+    def emit(self, out: Emitter) -> None:
+        out.line(f"if not ({out.expr(self.condition)}):")
+        with out.block():
+            out.line(f"raise {out.expr(self.raises)}")
+
+
+@dataclass(frozen=True)
+class When(Effect):
+    """Any verb given ``if``: it takes effect only when the condition holds, evaluated when its turn comes."""
+
+    condition: str
+    effect: Effect
+    key: ClassVar[str] = "if"
+
+    @property
+    def field_only(self) -> bool:  # type: ignore[override]
+        return self.effect.field_only
+
+    def expressions(self) -> tuple[Expression, ...]:
+        return (Expression("if", self.condition),) + self.effect.expressions()
+
+    def fields(self) -> tuple[str, ...]:
+        return self.effect.fields()
+
+    def label(self) -> str:
+        return f"if {self.condition}: {self.effect.label()}"
+
+    def run(self, call: Interpreter) -> Iterator[tuple[str, Any]]:
+        if call.eval(self.condition):
+            yield from self.effect.run(call)
+
+    def emit(self, out: Emitter) -> None:
+        out.line(f"if {out.expr(self.condition)}:")
+        with out.block():
+            self.effect.emit(out)
 
 
 @dataclass(frozen=True)
@@ -562,7 +652,7 @@ class Delegates(Output):
 
 
 #: The verbs, by the declaration key that names them.
-EFFECTS: Mapping[str, type[Effect]] = {v.key: v for v in (Set, Append, Keep, ForEach, Call, Suspend, Park)}
+EFFECTS: Mapping[str, type[Effect]] = {v.key: v for v in (Set, Append, Keep, ForEach, Call, Check, Suspend, Park)}
 OUTPUTS: Mapping[str, type[Output]] = {v.key: v for v in (Returns, Raises, Reraises, Delegates)}
 
 #: What a row without an output answers.
@@ -570,7 +660,13 @@ SILENT = Returns("None")
 
 
 def parse_effect(raw: Any, sub: Substitute, where: str) -> Effect:
-    """Parse one declared effect, keyed by exactly one verb."""
+    """Parse one declared effect, keyed by exactly one verb, and taking effect only ``if`` a condition holds."""
+    if isinstance(raw, Mapping) and When.key in raw:
+        inner = parse_effect({k: v for k, v in raw.items() if k != When.key}, sub, where)
+        if inner.binds():
+            raise InvalidSpec(where, "'if' on a verb that binds no name (a name bound under 'if' may be unbound)",
+                              dict(raw))
+        return When(sub(_text(raw[When.key], where, When.key)), inner)
     verbs = [k for k in EFFECTS if isinstance(raw, Mapping) and k in raw]
     # ``do`` is both a verb and the body of ``for_each``: the verb that is not a body wins.
     if "for_each" in verbs:

@@ -13,14 +13,15 @@ C_SOURCE = "https://github.com/python/cpython/blob/3.13/Modules/_asynciomodule.c
 
 # Evaluated before the guards of set_exception in PENDING: a class is instantiated.
 _INSTANTIATE = {"exception": "exception() if isinstance(exception, type) else exception"}
-_SCHEDULE_CALLBACKS = {
+#: The effect that schedules the done-callbacks, one handle each, and empties the list (the Task's rows use it too).
+SCHEDULE_CALLBACKS = {
     "for_each": "callbacks", "take": True,
     "do": "loop.$callback_scheduler(item[0], self, context=item[1])",
 }
 _FINISH_WITH_EXCEPTION = [
     {"set": "exception", "to": "exception"},
     {"set": "exception_tb", "to": "exception.__traceback__"},
-    _SCHEDULE_CALLBACKS,
+    SCHEDULE_CALLBACKS,
     {"set": "log_traceback", "to": "True"},
 ]
 # The C future copies the current context itself; the pure-Python one passes None along.
@@ -217,7 +218,7 @@ MACHINE = {
          "clauses": ["F-REMOVE-CALLBACK", "F-SCHEDULE-CALLBACKS"]},
         # -- completion -----------------------------------------------------
         {"trigger": "set_result", "source": "PENDING", "dest": "FINISHED",
-         "effects": [{"set": "result", "to": "result"}, _SCHEDULE_CALLBACKS],
+         "effects": [{"set": "result", "to": "result"}, SCHEDULE_CALLBACKS],
          "returns": "None",
          "clauses": ["F-SET-RESULT", "F-SCHEDULE-CALLBACKS", "F-NOT-THREAD-SAFE", "F-COMPAT-CF", "F-CALLBACK-RAISES"]},
         {"trigger": "set_result", "source": "FINISHED", "dest": None,
@@ -236,7 +237,7 @@ MACHINE = {
          "effects": [
              {"set": "exception", "to": f"chained(RuntimeError({_STOP_ITERATION_MESSAGE}), exception)"},
              {"set": "exception_tb", "to": "None"},
-             _SCHEDULE_CALLBACKS,
+             SCHEDULE_CALLBACKS,
              {"set": "log_traceback", "to": "True"},
          ],
          "returns": "None", "clauses": ["F-SET-EXCEPTION-STOPITERATION-CONVERTED"]},
@@ -250,7 +251,7 @@ MACHINE = {
          "raises": "InvalidStateError('invalid state')", "clauses": ["F-SET-EXCEPTION"]},
         {"trigger": "cancel", "source": "PENDING", "dest": "CANCELLED",
          "effects": [{"set": "log_traceback", "to": "False"},
-                     {"set": "cancel_message", "to": "msg"}, _SCHEDULE_CALLBACKS],
+                     {"set": "cancel_message", "to": "msg"}, SCHEDULE_CALLBACKS],
          "returns": "True",
          "clauses": ["F-CANCEL", "F-CANCEL-OTHERWISE", "F-CANCEL-MSG", "F-SCHEDULE-CALLBACKS",
                      "F-CANCEL-SIG", "F-CANCEL-TRUNCATED", "F-CALLBACK-RAISES"]},

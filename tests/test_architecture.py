@@ -130,6 +130,9 @@ COINCIDENCES = {
     ("asyncspec/audit.py", "done"): "the worker protocol's last event",
     ("asyncspec/audit.py", "event"): "the key that names an event of the worker protocol",
     ("asyncspec/_worker.py", "event"): "the key that names an event of the worker protocol",
+    **{(path, "task"): "the role of an asyncio task the harness makes to await or start an operation"
+       for path in ("model_tests/engine.py", "model_tests/actions.py", "model_tests/explore.py",
+                    "model_tests/stateful.py")},
 }
 
 

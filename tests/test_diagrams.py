@@ -18,10 +18,22 @@ REPO = Path(__file__).resolve().parents[1]
 
 def test_every_machine_in_every_format_with_the_header():
     files = diagrams.diagrams()
-    assert sorted(files) == sorted(f"{m}.{f}" for m in ("future", "event", "ensure_future", "event_loop")
+    assert sorted(files) == sorted(f"{m}.{f}" for m in ("future", "event", "ensure_future", "task", "event_loop")
                                    for f in ("dot", "svg", "mmd"))
     for name, content in files.items():
         assert diagrams.HEADER.encode() in content[:400], name
+
+
+def test_an_extending_machine_is_drawn_with_the_rows_it_inherits_marked():
+    dot = diagrams.diagrams(("dot",))["task.dot"].decode()
+    assert "asyncio.Task, extending asyncio.Future" in dot
+    # the Future's row, unchanged, is marked; the Task's own restatement is not
+    assert "\u2191 done / False" in dot
+    assert "\\lset_result / raise RuntimeError('Task does not support set_result operation')" in dot
+    assert "\u2191 set_result" not in dot
+    # a row no public call reaches is drawn, and says so
+    assert "_wakeup / None (unreachable)" in dot
+    assert 'PENDING -> CANCELLED [label="_step_run_and_handle_result [raised_cancelled] / None"]' in dot
 
 
 def test_rerun_is_byte_identical():

@@ -500,6 +500,35 @@ def test_a_completed_future_is_freed_without_the_cycle_collector(loop):
         gc.enable()
 
 
+def test_a_finished_task_is_freed_without_the_cycle_collector(loop):
+    # Each way a task finishes leaves an exception (or none) whose traceback holds the frames that
+    # caught it; none of them may hold the task (the wake-up callback's once did, through error_of).
+    async def raises():
+        raise ValueError("from the coroutine")
+
+    async def awaits(waiter):
+        await waiter
+
+    gc.disable()
+    try:
+        for make, settle in ((lambda: raises(), None),
+                             (lambda w: awaits(w), lambda w: w.set_exception(KeyError("w"))),
+                             (lambda w: awaits(w), lambda w: w.cancel())):
+            waiter = loop.create_future()
+            task = impl.Task(make() if settle is None else make(waiter), loop=loop)
+            loop.run_until_complete(asyncio.sleep(0))
+            if settle is not None:
+                settle(waiter)
+            task._log_traceback = False
+            ref = weakref.ref(task)
+            del task
+            for _ in range(3):
+                loop.run_until_complete(asyncio.sleep(0))
+            assert ref() is None
+    finally:
+        gc.enable()
+
+
 def test_creating_and_completing_futures_leaves_memory_flat(loop):
     import tracemalloc
 
