@@ -2,8 +2,9 @@
 
 Protocol, kept small so that the worker could be another interpreter: the
 parent writes one JSON request on stdin, an ``AuditRequest`` (target, kind,
-loop, profile, examples, depth, seed, timeout, strict_messages, jobs, results, cwd; see
-``audit.AuditRequest``). The worker appends JSON lines to the file named by
+loop, profile, examples, depth, seed, timeout, strict_messages, jobs, results, cwd,
+interpreter; see ``audit.AuditRequest``). With ``interpreter``, the target runs in a worker of that
+interpreter (``_target_worker``) and the model here. The worker appends JSON lines to the file named by
 ``results``:
 
 * ``{"event": "resolved", "kind": ...}`` once the target is imported;
@@ -51,12 +52,18 @@ def main() -> int:
     from ._quiet import quiet_abandoned_coroutines
     quiet_abandoned_coroutines()
     from .adapters import resolve
-    from .spec.errors import StepTimeout, TargetError
+    from .spec.errors import HarnessAbort, StepTimeout, TargetError
 
     try:
-        target = resolve(request.target, request.kind, request.loop)
+        if request.interpreter:
+            target = _elsewhere(request)
+        else:
+            target = resolve(request.target, request.kind, request.loop)
     except TargetError as e:
         emit(event="unauditable", what=str(e))
+        return 3
+    except HarnessAbort as e:  # the other interpreter's worker broke before the first step
+        emit(event="unauditable", what=f"{request.target} on {request.interpreter['label']}: {e}")  # type: ignore[index]
         return 3
     emit(event="resolved", kind=target.kind)
 
@@ -101,6 +108,17 @@ def main() -> int:
     results.close()
     # Leave at once: a target may have left threads, loops or finalizers that would block an exit.
     os._exit(0)
+
+
+def _elsewhere(request: Any) -> Any:
+    """The target in a worker on the request's interpreter; its output is logged beside the results."""
+    from pathlib import Path
+
+    from .remote import Interpreter, TargetProcess, remote_target
+    interpreter = Interpreter.from_dict(request.interpreter)
+    process = TargetProcess(interpreter, request.target, request.kind, request.loop, request.profile,
+                            request.timeout, Path(request.results).with_suffix(".target.out"), request.cwd)
+    return remote_target(process)
 
 
 def _limit_memory() -> None:

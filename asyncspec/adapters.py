@@ -155,7 +155,23 @@ def _factory_target(spec: str, kind: str, factory: Callable[..., Any], **extra: 
     engine makes is the factory's, for the loop the arguments name or the run's current one."""
     def construct(*args: Any, loop: Any = None, **kwargs: Any) -> Any:
         return factory(asyncio.get_event_loop() if loop is None else loop, *args, **kwargs)
-    return Target(spec, kind, construct=construct, source=spec, **extra)
+    return Target(spec, kind, construct=construct, source=spec, exact_origin=False,
+                  absent_parameters=_not_taken_by(factory, kind), **extra)
+
+
+def _not_taken_by(factory: Callable[..., Any], kind: str) -> dict[str, frozenset[str]]:
+    """The constructor's keyword parameters a factory does not take (an eager task factory decides
+    ``eager_start`` itself): never passed, and their clauses not applicable."""
+    try:
+        parameters = inspect.signature(factory).parameters
+    except (TypeError, ValueError):
+        return {}
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values()):
+        return {}
+    constructor = spec_for("cpython")[kind].constructor
+    declared = set(constructor.param_names) if constructor is not None else set()
+    missing = frozenset(declared - set(parameters) - set(facts(kind).factory))
+    return {"__init__": missing} if missing else {}
 
 
 def resolve(spec: str, kind: str | None = None, loop: str = "asyncio") -> Target:

@@ -44,8 +44,18 @@ DEFAULT_TARGETS: tuple[str, ...] = (
     *(("asyncio:eager_task_factory",) if sys.version_info >= (3, 12) else ()),
     "asyncio:SelectorEventLoop",
 )
+def default_targets_on(version: tuple[int, int]) -> tuple[str, ...]:
+    """The built-in set on another interpreter (``--python``): the standard library's, as that version has it.
+
+    asyncspec.impl needs the tool's own Python (3.11+); an audit across interpreters is of theirs.
+    """
+    return ("asyncio:Future", "asyncio.futures:_PyFuture", "asyncio:Event", "asyncio:ensure_future",
+            "asyncio:Task", "asyncio.tasks:_PyTask",
+            *(("asyncio:eager_task_factory",) if version >= (3, 12) else ()), "asyncio:SelectorEventLoop")
+
+
 DEFAULT_EXAMPLES = 20
-STATUSES = ("pass", "deviation", "not-applicable", "error")
+STATUSES = ("pass", "deviation", "known", "not-applicable", "error")
 
 
 @dataclass(frozen=True)
@@ -69,8 +79,19 @@ class AuditRequest:
     strict_messages: bool = False
     #: Processes the worker may split its exhaustive exploration across.
     jobs: int = 1
+    #: The interpreter the target runs on, when not this one (``--python``): ``remote.Interpreter.as_dict()``.
+    #: The model runs in the worker, on the spec resolved for that interpreter's version.
+    interpreter: dict | None = None
     results: str = ""
     cwd: str = ""
+
+    @property
+    def version(self) -> tuple[int, int] | None:
+        """The Python version the spec is resolved for: the target's interpreter's (None: this one)."""
+        if not self.interpreter:
+            return None
+        major, minor = self.interpreter["version"]
+        return (major, minor)
 
     @property
     def stall(self) -> float:
@@ -108,12 +129,12 @@ def audit_target(target: Target, request: AuditRequest,
     from .model_tests.targets import new_world, spec_for
 
     started = time.perf_counter()
-    kind, profile, depth = target.kind, request.profile, request.depth
-    machine = spec_for(profile)[kind]
-    known = known_differences(spec_for(profile), strict_messages=request.strict_messages)
+    kind, profile, depth, python = target.kind, request.profile, request.depth, request.version
+    machine = spec_for(profile, python)[kind]
+    known = known_differences(spec_for(profile, python), strict_messages=request.strict_messages)
 
     def make_world() -> World:
-        return new_world(kind, [target], profile, known, step_guard=step_guard)
+        return new_world(kind, [target], profile, known, step_guard=step_guard, python=python)
 
     bounds = DEFAULT_BOUNDS[kind]
     if depth is not None:
@@ -131,11 +152,15 @@ def audit_target(target: Target, request: AuditRequest,
     counterexamples = dict(exploration.counterexamples)
     random_examples = 0
     aborted = exploration.aborted
-    # Random sequences run whether or not exploration found deviations: they may find others.
+    broken = {step[3]: step[:3] for step in exploration.broken.values()}
+    # Random sequences run whether or not exploration found deviations: they may find others; not what broke
+    # the target in exploration (its clauses are errors already).
+    randomly = _without_broken(target, broken)
     if aborted is None and request.examples > 0:
         tally = RandomTally()
-        machine_cls = lockstep_machine(kind, lambda: [target], profile, known,
-                                       name=f"audit:{target.name}", tally=tally, step_guard=step_guard)
+        machine_cls = lockstep_machine(kind, lambda: [randomly], profile, known,
+                                       name=f"audit:{target.name}", tally=tally, step_guard=step_guard,
+                                       python=python)
         try:
             # Where exploration already found the shortest counterexamples, do not spend the budget shrinking.
             run_random_sequences(machine_cls, request.examples, request.seed, shrink=not counterexamples)
@@ -150,10 +175,10 @@ def audit_target(target: Target, request: AuditRequest,
         random_examples = tally.examples
         rows.update(tally.rows)
     coverage = Coverage(machine, rows)
-    clauses = clause_statuses(machine, target, coverage, counterexamples, aborted, profile)
+    clauses = clause_statuses(machine, target, coverage, counterexamples, aborted, profile, broken)
     summary = Counter(c["status"] for c in clauses)
     return {
-        "target": target.name, "kind": kind, "loop": request.loop,
+        "target": target.name, "kind": kind, "loop": request.loop, "interpreter": request.interpreter,
         "summary": {
             **{s: summary.get(s, 0) for s in STATUSES},
             "clauses": len(clauses), "states": exploration.states,
@@ -165,16 +190,57 @@ def audit_target(target: Target, request: AuditRequest,
         "known_differences": dict(sorted(exploration.known_used.items())),
         "rows": {r.id: ("deviation" if r.id in counterexamples else
                         "pass" if coverage.rows.get(r.id) else "not-exercised") for r in machine.all_rows},
-        "error": None if aborted is None else {"step": aborted[0], "action": aborted[1], "what": aborted[2]},
+        # What broke the run: what stopped it, else the first step that broke the target (its clauses say more).
+        "error": ({"step": aborted[0], "action": aborted[1], "what": aborted[2]} if aborted is not None else
+                  next(({"step": s, "action": d, "what": w} for s, d, w in broken.values()), None)),
+        "broken": [{"step": step, "action": described, "what": what} for step, described, what in broken.values()],
         "clauses": clauses,
     }
 
 
+def _without_broken(target: Any, broken: dict) -> Any:
+    """``target``, with what broke it in exploration left out: those operations, those constructor arguments."""
+    if not broken:
+        return target
+    absent = set(target.absent) | {a.operation for a in broken if a.verb != "new"}
+    parameters = {op: set(ps) for op, ps in target.absent_parameters.items()}
+    for a in broken:
+        if a.verb == "new":
+            parameters.setdefault(a.operation, set()).update(k for k, _ in a.kwargs)
+    return dataclasses.replace(target, absent=frozenset(absent),
+                               absent_parameters={op: frozenset(ps) for op, ps in parameters.items()})
+
+
+def broken_clauses(machine: Any, broken: dict) -> dict[str, dict]:
+    """The clauses of the steps that broke the target, each with the first break: an operation's rows
+    (an uninitialized object's, or the others'), or the clauses naming the constructor argument passed."""
+    from .model_tests.actions import PREFIXES
+    out: dict[str, dict] = {}
+    # The constructor arguments every way of making it that broke passed: what broke it.
+    made = [{k for k, _ in a.kwargs} for a in broken if a.verb == "new"]
+    culprits = set.intersection(*made) if made else set()
+    for action, (step, described, what) in broken.items():
+        error = {"step": step, "action": described, "what": what}
+        if action.verb == "new":
+            ids = [c.id for c in machine.clauses if any(
+                re.search(rf"\b{re.escape(n)}\b", c.quote + c.note) or
+                any(n in r.trigger for r in machine.formalized_by(c.id)) for n in culprits)]
+        else:
+            on_uninitialized = action.obj.rstrip("0123456789") == PREFIXES["uninitialized"]
+            rows = [r for r in machine.all_rows if r.trigger == action.operation
+                    and (r.source == "<uninitialized>") == on_uninitialized]
+            ids = [cid for r in rows for cid in r.clauses]
+        for cid in ids:
+            out.setdefault(cid, error)
+    return out
+
+
 def clause_statuses(machine: Any, target: Any, coverage: Any, counterexamples: dict, aborted: Any,
-                    profile: str) -> list[dict]:
+                    profile: str, broken: dict | None = None) -> list[dict]:
     from .model_tests.lockstep import HARNESS_CLAUSE, HARNESS_ROW
 
     evidence = {c: e for e in PROFILES[profile]["evidence"] for c in e.get("clauses", ())}
+    crashed = broken_clauses(machine, broken or {})
     out = []
     for clause in machine.clauses:
         rows = machine.formalized_by(clause.id)
@@ -182,7 +248,7 @@ def clause_statuses(machine: Any, target: Any, coverage: Any, counterexamples: d
                       and not (r.source == "<uninitialized>" and target.make_uninitialized is None)]
         entry: dict[str, Any] = {"id": clause.id, "source": clause.source, "quote": clause.quote,
                                  "rows": [r.id for r in rows]}
-        missing = _absent_parameters_of(clause, rows, target)
+        missing = _absent_parameters_of(machine, clause, rows, target)
         if missing:
             entry["status"] = "not-applicable"
             entry["why"] = "the target's " + ", ".join(missing) + " not taken"
@@ -202,6 +268,9 @@ def clause_statuses(machine: Any, target: Any, coverage: Any, counterexamples: d
             entry["counterexample"] = counterexample_json(found)
             if clause.id in evidence:
                 entry["evidence"] = evidence[clause.id]
+        elif clause.id in crashed:
+            entry["status"] = "error"
+            entry["error"] = crashed[clause.id]
         elif any(coverage.rows.get(r.id) for r in applicable):
             entry["status"] = "pass"
         else:
@@ -218,7 +287,7 @@ def clause_statuses(machine: Any, target: Any, coverage: Any, counterexamples: d
     return out
 
 
-def _absent_parameters_of(clause: Any, rows: Sequence[Any], target: Any) -> list[str]:
+def _absent_parameters_of(machine: Any, clause: Any, rows: Sequence[Any], target: Any) -> list[str]:
     """The parameters a clause is about that the target's operations do not take (``cancel() msg``).
 
     A clause is about a parameter when one of its rows is of that operation and its
@@ -226,9 +295,14 @@ def _absent_parameters_of(clause: Any, rows: Sequence[Any], target: Any) -> list
     """
     out = []
     for row in rows:
-        for param in sorted(target.absent_parameters.get(row.trigger, ())):
-            shown = f"{row.trigger}() {param}"
-            if re.search(rf"\b{re.escape(param)}\b", clause.quote) and shown not in out:
+        from .model_tests.engine import not_yet
+        python = ".".join(map(str, machine.python))
+        gated = {p: f" (not yet in Python {python})" for p in not_yet(machine, row.trigger)}
+        for param in sorted(set(target.absent_parameters.get(row.trigger, ())) | set(gated)):
+            shown = f"{row.trigger}() {param}{gated.get(param, '')}"
+            # Named where the quote is about it, not only in a signature it quotes (``def cancel(self, msg=None)``).
+            about = re.sub(r"\bdef \w+\([^)]*\)", "", clause.quote)
+            if re.search(rf"\b{re.escape(param)}\b", about) and shown not in out:
                 out.append(shown)
     return out
 
@@ -400,7 +474,7 @@ def _died(job: Job, events: list[dict], code: int | None) -> dict:
             for row in e["rows"]:
                 findings.setdefault(row, e["counterexample"])
     clauses = []
-    machine = spec_for(job.request.profile)[kind] if kind else None
+    machine = spec_for(job.request.profile, job.request.version)[kind] if kind else None
     for c in (machine.clauses if machine is not None else ()):
         rows = [r.id for r in machine.formalized_by(c.id)] if machine is not None else []
         found = _finding_for(c.id, rows, findings, lambda ce: ce.get("clauses", ()))
@@ -412,6 +486,7 @@ def _died(job: Job, events: list[dict], code: int | None) -> dict:
         clauses.append(entry)
     summary = Counter(c["status"] for c in clauses)
     return {"target": job.request.target, "kind": kind or "unknown", "loop": job.request.loop,
+            "interpreter": job.request.interpreter,
             "summary": {**{s: summary.get(s, 0) for s in STATUSES}, "error": max(1, summary.get("error", 0)),
                         "clauses": len(clauses)},
             "known_differences": {}, "error": error, "clauses": clauses}
@@ -473,11 +548,13 @@ def _note_the_loop(reports: list[dict], loop: str) -> None:
 
 
 def run_audit(requests: Sequence[AuditRequest], workers: int | None = None, out: Path | None = None,
-              report_format: str = "text", diagrams_folder: Path | None = None) -> int:
+              report_format: str = "text", diagrams_folder: Path | None = None,
+              missing: Sequence[tuple[str, str]] = ()) -> int:
     """Audit each request's target, ``workers`` at a time; write the report and return the exit status.
 
     The requests share one profile, seed and loop, which the report states
-    once. The report goes to ``out``, or else to stdout; the state diagrams to
+    once. ``missing``: the interpreters asked for (``--python``) and not found,
+    with why; the report says so. The report goes to ``out``, or else to stdout; the state diagrams to
     ``diagrams_folder`` when one is given. The exit status is 2 when a target
     cannot be audited, 1 on a deviation or an error, else 0.
     """
@@ -496,7 +573,8 @@ def run_audit(requests: Sequence[AuditRequest], workers: int | None = None, out:
     workers = workers or os.cpu_count() or 1
     # Cores no target's worker would use go to exploring, split evenly.
     spare = max(1, workers // max(1, len(requests)))
-    requests = [dataclasses.replace(r, jobs=spare) if r.jobs == 1 else r for r in requests]
+    # (A target on another interpreter is stepped through one worker there: its exploration is not split.)
+    requests = [dataclasses.replace(r, jobs=spare) if r.jobs == 1 and not r.interpreter else r for r in requests]
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="asyncspec-audit-") as tmp:
         jobs = [_job(r, tmp, i) for i, r in enumerate(requests)]
@@ -523,14 +601,26 @@ def run_audit(requests: Sequence[AuditRequest], workers: int | None = None, out:
     elapsed = time.monotonic() - started
     for job in jobs:
         if job.unauditable:
-            print(f"asyncspec audit: error: {job.unauditable}", file=sys.stderr)
+            where = f" (on {job.request.interpreter['label']})" if job.request.interpreter else ""
+            print(f"asyncspec audit: error{where}: {job.unauditable}", file=sys.stderr)
     reports = [j.report for j in jobs if j.report is not None]
     _note_the_loop(reports, loop)
+    from .matrix import apply_known
+    from .remote import running_here
+    unmet = apply_known(reports, running_here().as_dict())
     document = {
         "asyncspec": __version__, "profile": profile, "python": sys.version.split()[0],
         "seed": seed, "loop": loop, "seconds": round(elapsed, 2), "targets": reports,
-        "unauditable": [{"target": j.request.target, "error": j.unauditable} for j in jobs if j.unauditable],
+        "unauditable": [{"target": j.request.target, "error": j.unauditable,
+                         **({"interpreter": j.request.interpreter} if j.request.interpreter else {})}
+                        for j in jobs if j.unauditable],
     }
+    interpreters = {r.interpreter["label"]: r.interpreter for r in requests if r.interpreter}
+    if unmet:
+        document["unmet_known"] = unmet
+    if interpreters or missing:
+        document["interpreters"] = list(interpreters.values())
+        document["missing_interpreters"] = [{"asked": asked, "why": why} for asked, why in missing]
     if diagrams_folder is not None:
         from . import diagrams
         diagrams.write(diagrams_folder)

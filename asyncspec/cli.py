@@ -6,6 +6,7 @@ A usage mistake is one line on stderr and exit status 2, never a traceback.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import sys
 from pathlib import Path
@@ -121,6 +122,10 @@ def parser() -> argparse.ArgumentParser:
                    help="the most one step may take (default 10)")
     a.add_argument("--jobs", type=_positive, default=None, metavar="N",
                    help="targets audited at once, each in its own process (default: one per core)")
+    a.add_argument("--python", action="append", default=None, metavar="VERSION|NAME|PATH|all",
+                   help="audit on another interpreter: a version (3.9: pyenv, py or pythonX.Y), a name "
+                        "(pypy3), a path, or all found; repeat for a matrix (the model runs here, the spec "
+                        "resolved for each interpreter's version)")
     a.add_argument("--diagrams", type=Path, nargs="?", const=Path("diagrams"), default=None,
                    metavar="DIR", help="also write the state diagrams (default folder: diagrams/)")
     return p
@@ -205,9 +210,26 @@ def cmd_audit(args: argparse.Namespace) -> int:
     check_loop(args.loop)
 
     examples = DEFAULT_EXAMPLES if args.examples is None else args.examples
-    requests = [AuditRequest(target, kind=args.kind, loop=args.loop, profile=args.profile, examples=examples,
-                             depth=args.depth, seed=args.seed, timeout=args.timeout,
-                             strict_messages=args.strict_messages)
-                for target in args.targets or DEFAULT_TARGETS]
+    request = AuditRequest("", kind=args.kind, loop=args.loop, profile=args.profile, examples=examples,
+                           depth=args.depth, seed=args.seed, timeout=args.timeout,
+                           strict_messages=args.strict_messages)
+    missing: list[tuple[str, str]] = []
+    if args.python:
+        from . import remote
+        from .audit import default_targets_on
+
+        remote.check_pythons(args.python)
+        if args.loop != "asyncio":
+            raise UsageError("expected --loop asyncio with --python (the model runs here, on asyncio's loop); "
+                             f"found --loop {args.loop}: audit that loop as a target instead")
+        interpreters, missing = remote.find_all(args.python)
+        for asked, why in missing:
+            print(f"asyncspec audit: not found: {why}", file=sys.stderr)
+        if not interpreters:
+            raise UsageError(f"expected an interpreter for --python {' '.join(args.python)}, found none")
+        requests = [dataclasses.replace(request, target=target, interpreter=i.as_dict())
+                    for i in interpreters for target in args.targets or default_targets_on(i.version)]
+    else:
+        requests = [dataclasses.replace(request, target=target) for target in args.targets or DEFAULT_TARGETS]
     return run_audit(requests, workers=args.jobs, out=args.out, report_format=args.report_format,
-                     diagrams_folder=args.diagrams)
+                     diagrams_folder=args.diagrams, missing=missing)

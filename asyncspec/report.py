@@ -33,8 +33,9 @@ from xml.sax.saxutils import escape, quoteattr
 if TYPE_CHECKING:
     from .diagrams import Graph, Style
 
-MARK = {"pass": "\u2713", "deviation": "\u2717", "not-applicable": "\u2013", "error": "!"}
-MD_MARK = {"pass": "\u2705", "deviation": "\u274c", "not-applicable": "\u2796", "error": "\u26a0\ufe0f"}
+MARK = {"pass": "\u2713", "deviation": "\u2717", "known": "k", "not-applicable": "\u2013", "error": "!"}
+MD_MARK = {"pass": "\u2705", "deviation": "\u274c", "known": "\U0001f7e1", "not-applicable": "\u2796",
+           "error": "\u26a0\ufe0f"}
 COLOUR = {"pass": "#1a7f37", "deviation": "#cf222e", "not-exercised": "#8c959f"}
 
 
@@ -67,13 +68,26 @@ def matrix_rows(targets: list[dict]) -> list[tuple[str, list[str]]]:
 
 def _header(document: dict) -> str:
     n = len(document["targets"]) + len(document.get("unauditable", []))
-    return (f"asyncspec audit: profile {document['profile']}, Python {document['python']}, "
+    where = f"Python {document['python']}"
+    if document.get("interpreters"):
+        where = f"the model on Python {document['python']}, targets on " + ", ".join(
+            i["label"] for i in document["interpreters"])
+    return (f"asyncspec audit: profile {document['profile']}, {where}, "
             f"seed {document['seed']}, {n} target(s) in {document['seconds']:.1f}s")
+
+
+def _name(t: dict) -> str:
+    """A target as a report names it: with its interpreter, when it ran on another."""
+    return t["target"] + (f" on {t['interpreter']['label']}" if t.get("interpreter") else "")
 
 
 def text(document: dict) -> str:
     out = [_header(document), ""]
-    for kind, targets in _by_kind(document).items():
+    across = bool(document.get("interpreters"))
+    if across:
+        from . import matrix
+        out += matrix.text(document)
+    for kind, targets in ([] if across else _by_kind(document).items()):
         names = [t["target"] for t in targets]
         clauses = clauses_of(targets)
         width = max(map(len, clauses), default=0) + 2
@@ -89,7 +103,7 @@ def text(document: dict) -> str:
                f"{'states':>7} {'trans.':>7} {'ex.':>4} {'secs':>6}")
     for t in document["targets"]:
         s = t["summary"]
-        out.append(f"{t['target']:<34} {t['kind']:<14} {s['pass']:>4} {s['deviation']:>4} "
+        out.append(f"{_name(t):<34} {t['kind']:<14} {s['pass']:>4} {s['deviation']:>4} "
                    f"{s['not-applicable']:>4} {s['error']:>4} {s.get('states', 0):>7} "
                    f"{s.get('transitions', 0):>7} {s.get('examples', 0):>4} {s.get('seconds', 0):>6.1f}")
     for u in document.get("unauditable", []):
@@ -102,12 +116,12 @@ def text(document: dict) -> str:
     for t in document["targets"]:
         if t.get("error"):
             e = t["error"]
-            out += ["", f"ERROR {t['target']}: {e['what']} (at step {e.get('step')}: {e.get('action')})"]
+            out += ["", f"ERROR {_name(t)}: {e['what']} (at step {e.get('step')}: {e.get('action')})"]
             out += [f"  after: {' -> '.join(e['path'])}"] if e.get("path") else []
             out += ["  its last output:"] + [f"    {line}" for line in e.get("output_tail", ())]
         out += [f"\nNOTE {t['target']}: {note}" for note in t.get("notes", ())]
         for ce, ids, evidence in distinct_counterexamples(t):
-            out += ["", f"DEVIATION {t['target']}: {', '.join(ids)}"]
+            out += ["", f"DEVIATION {_name(t)}: {', '.join(ids)}"]
             if evidence:
                 out.append(f"  evidence: {evidence['why']} ({evidence['cite']}); deviating: {evidence['deviates']}")
             out.append("  " + ce["text"].replace("\n", "\n  "))
@@ -128,7 +142,11 @@ def distinct_counterexamples(t: dict) -> list[tuple[dict, list[str], dict | None
 
 def markdown(document: dict) -> str:
     out = [f"## {_header(document)}", ""]
-    for kind, targets in _by_kind(document).items():
+    across = bool(document.get("interpreters"))
+    if across:
+        from . import matrix
+        out += matrix.markdown(document)
+    for kind, targets in ([] if across else _by_kind(document).items()):
         out.append(f"### {kind}")
         out.append("")
         out.append("| clause | " + " | ".join(f"`{t['target']}`" for t in targets) + " |")
@@ -138,14 +156,14 @@ def markdown(document: dict) -> str:
         out.append("")
     out.append("| target | kind | pass | deviation | n/a | error |")
     out.append("|---|---|---:|---:|---:|---:|")
-    for t in document["targets"]:
+    for t in ([] if across else document["targets"]):
         s = t["summary"]
         out.append(f"| `{t['target']}` | {t['kind']} | {s['pass']} | {s['deviation']} | "
                    f"{s['not-applicable']} | {s['error']} |")
     for t in document["targets"]:
         for c in t["clauses"]:
             if c["status"] == "deviation" and c.get("counterexample"):
-                out += ["", f"<details><summary>{t['target']}: {c['id']}</summary>", "", "```",
+                out += ["", f"<details><summary>{_name(t)}: {c['id']}</summary>", "", "```",
                         c["counterexample"]["text"], "```", "</details>"]
     return "\n".join(out) + "\n"
 
@@ -200,7 +218,11 @@ def page(document: dict) -> str:
            '<p class="legend"><span style="color:#1a7f37">&#9632; passed</span>'
            '<span style="color:#cf222e">&#9632; deviated</span>'
            '<span style="color:#8c959f">&#9632; not exercised</span></p>']
-    for kind, targets in _by_kind(document).items():
+    across = bool(document.get("interpreters"))
+    if across:
+        from . import matrix
+        out += matrix.html_table(document)
+    for kind, targets in ([] if across else _by_kind(document).items()):
         out.append(f"<h2>Compliance matrix: {html.escape(kind)}</h2><table><tr><th>clause</th>")
         out += [f"<th>{html.escape(t['target'])}</th>" for t in targets]
         out.append("</tr>")
@@ -211,7 +233,7 @@ def page(document: dict) -> str:
             out.append("</tr>")
         out.append("</table>")
     for t in document["targets"]:
-        out.append(f"<h2>{html.escape(t['target'])} ({html.escape(t['kind'])})</h2>")
+        out.append(f"<h2>{html.escape(_name(t))} ({html.escape(t['kind'])})</h2>")
         s = t["summary"]
         out.append(f"<p>{s['pass']} pass, {s['deviation']} deviation, {s['not-applicable']} not "
                    f"applicable, {s['error']} error; {s.get('states', 0)} states, "
@@ -228,8 +250,19 @@ def page(document: dict) -> str:
         out.append(target_diagram(t, document.get("profile", "cpython")))
         quotes = {c["id"]: c["quote"] for c in t["clauses"]}
         # Each distinct counterexample once, folded: a page stays short however many clauses deviate.
+        if across:
+            from .matrix import anchor
+            for c in t["clauses"]:
+                if c["status"] in ("known", "error"):
+                    why = c["known"]["issue"] + ": " + c["known"]["what"] if c["status"] == "known" else \
+                        (c.get("error") or {}).get("what", "")
+                    out.append(f'<p id="{anchor(t, c["id"])}"><b>{html.escape(c["id"])}</b>: {c["status"]}. '
+                               f"{html.escape(why)}</p>")
         for ce, ids, _ in distinct_counterexamples(t):
             said = html.escape(" ".join(ce.get("explanation", ())) or ce.get("aspect", ""))
+            if across:
+                from .matrix import anchor
+                out.append("".join(f'<a id="{anchor(t, i)}"></a>' for i in ids))
             out.append(f"<details><summary><b>{html.escape(', '.join(ids))}</b>: deviation. {said}</summary>"
                        + "".join(f"<blockquote>{html.escape(i)}: {html.escape(quotes.get(i, ''))}</blockquote>"
                                  for i in ids)

@@ -27,6 +27,7 @@ import contextvars
 import functools
 import gc
 import logging
+import os
 import re
 import sys
 import types
@@ -51,6 +52,8 @@ def step_context(step: int) -> str:
     """The mark of the context current during step ``step``: a copy of it is what ``context=None`` means."""
     return f"step{step}"
 IDLE_LIMIT = 20
+#: The engine's folder, as this process imported it (a worker on another interpreter, from elsewhere).
+_ENGINE_FOLDER = os.path.dirname(__file__)
 #: How an object's own internal callback is described (a task's step, its wake-up).
 INTERNAL = "<internal>"
 
@@ -175,12 +178,18 @@ class Target:
     #: Parameters the target's operations do not take, by operation (``{"cancel": {"msg"}}``;
     #: ``__init__`` for the constructor): they are never passed, and the clauses about them are not applicable.
     absent_parameters: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    #: Whether debug mode's "created at" of its objects is the engine's line: not for a factory's objects,
+    #: which its own code makes.
+    exact_origin: bool = True
+    #: Makes the target's side of a world, for a target that runs elsewhere (another interpreter: see
+    #: ``asyncspec.remote``); None for a ``Run`` here.
+    new_run: Callable[[Machine], Any] | None = None
 
     def offers(self, action: "Action", machine: Machine) -> bool:
         """Whether the target can take ``action``: its operation is not absent, nor any parameter it passes."""
         if action.operation in self.absent:
             return False
-        absent = self.absent_parameters.get(action.operation)
+        absent = self.absent_parameters.get(action.operation, frozenset()) | not_yet(machine, action.operation)
         return not absent or not (passed_parameters(machine, action) & absent)
 
     def call(self, obj: Any, op: str, args: list, kwargs: dict) -> Any:
@@ -287,6 +296,12 @@ def _recorded(run: "Run", loop: Any, method: str) -> Callable[..., Any]:
             run.log.append((f"{run.describe(loop)}.{method}", described, given, context_mark(context)))
         return original(callback, *args, context=context)
     return note
+
+
+def not_yet(machine: Machine, operation: str) -> frozenset[str]:
+    """The parameters of ``operation`` that the machine's Python does not take yet (``gated_params``)."""
+    op = next((o for o in machine.operations if o.name == operation), None)
+    return op.not_yet if op is not None else frozenset()
 
 
 def passed_parameters(machine: Machine, action: Action) -> set[str]:
@@ -621,11 +636,16 @@ class Run:
         if not self.exact_origin:
             # Debug mode: where an object was made is the caller's line, a factory's own for a factory.
             text = re.sub(r"created at \S+:\d+", "created at …", text)
+        # The wake-up of a task awaiting the object, as each version's Task names it (3.8-3.10's C Task: a
+        # wrapper object; the Python Task: its private method), named as the current C Task names it.
+        text = re.sub(r"<TaskWakeupMethWrapper object at 0x[0-9a-f]+>\(\)|\bTask\.__wakeup\(\)", "Task.task_wakeup()", text)
         # A callback of the object's own, in a repr (``cb=[Task.__wakeup()]``): named as each implementation likes.
         names = {base.__name__ for cls in self.classes for base in cls.__mro__}  # its own, or inherited
         public = self._public_operations()
         text = re.sub(r"\b(\w+)\.([\w<>.]+)\(\)", lambda m: f"{{cls}}.{INTERNAL}()" if m.group(1) in names and
                       m.group(2) not in public else m.group(0), text)
+        # Where the engine itself is: a coroutine of its own in a task's repr names its file.
+        text = text.replace(_ENGINE_FOLDER, "<asyncspec.model_tests>")
         # A task's default name counts every task the process made.
         text = re.sub(r"\bTask-\d+\b", "Task-…", text)
         return re.sub(r"0x[0-9a-f]+", "0x…", text)
@@ -928,7 +948,8 @@ class Run:
             return ("raises", exception_name(type(e), self.machine))
 
     def _queries(self) -> tuple[str, ...]:
-        return tuple(q for q in facts(self.machine.name).probes if q not in self.target.absent)
+        # The probes of the run's own machine: resolved for the target's Python, which may lack some.
+        return tuple(op.name for op in self.machine.operations if op.probe and op.name not in self.target.absent)
 
     def _query(self, obj: Any, op: str) -> Any:
         try:
@@ -993,7 +1014,7 @@ def _namespace(machine: Machine) -> dict[str, Any]:
     """The machine's namespace, resolved once (by identity: a machine is not hashable)."""
     cached = _NAMESPACES.get(id(machine))
     if cached is None or cached[0] is not machine:
-        cached = _NAMESPACES[id(machine)] = (machine, resolve_namespace(machine))
+        cached = _NAMESPACES[id(machine)] = (machine, resolve_namespace(machine, lenient=True))
     return cached[1]
 
 

@@ -69,6 +69,9 @@ class Exploration:
     completed: bool = True
     #: When the target broke the run: (step number, the action, what happened).
     aborted: tuple[int, str, str] | None = None
+    #: The steps that broke the target (a crash, a hang), by what they did (``broken_by``), each with
+    #: (step number, the action, what happened, the action itself): exploration went on without them.
+    broken: dict[tuple, tuple[int, str, str, Any]] = field(default_factory=dict)
     #: Suffixes run before merges, to reveal hidden fields.
     suffixes: int = 0
     #: Hears of each counterexample as it is kept, with the rows it is the first for (a worker streams them).
@@ -117,6 +120,17 @@ def alphabet(machine: Machine, path: Sequence[Action], bounds: Bounds) -> list[A
     # Resuming an exhausted iterator is outside the spec (the C future's iterator differs there).
     actions += resume_actions(i for i in iterators if i not in resumed)
     return actions
+
+
+#: How many different steps may break a target before its exploration stops altogether.
+MAX_BROKEN = 8
+
+
+def broken_by(action: Action) -> tuple:
+    """What a step that broke the target did: its operation, the parameters it passed, and on what kind
+    of object (its name's prefix: an uninitialized one, a task). The same again is not explored."""
+    return (action.verb, action.operation, action.obj.rstrip("0123456789"), tuple(sorted(k for k, _ in action.kwargs)),
+            len(action.args))
 
 
 def endings(path: Sequence[Action]) -> list[list[Action]]:
@@ -406,6 +420,10 @@ def _explore(machine: Machine, make_world: Callable[[], World], bounds: Bounds, 
         try:
             world, _ = replay(make_world, start)
         except HarnessAbort as e:
+            if start and len(result.broken) < MAX_BROKEN and start[-1].kwargs:
+                # One way of making it broke (a constructor argument): the others are still explored.
+                result.broken[broken_by(start[-1])] = (0, start[-1].describe(), _what(e), start[-1])
+                continue
             result.aborted = (0, start[-1].describe() if start else "", _what(e))
             result.completed = False
             result.seconds = time.perf_counter() - started
@@ -436,7 +454,7 @@ def _explore(machine: Machine, make_world: Callable[[], World], bounds: Bounds, 
             if not level and not closing:
                 break
             candidates = [path + [action] for path in level for action in alphabet(machine, path, bounds)
-                          if offers(action)] + closing
+                          if offers(action) and broken_by(action) not in result.broken] + closing
             level = []
             for candidate, out in zip(candidates, evaluate(candidates)):
                 if deadline is not None and time.perf_counter() > deadline:
@@ -446,6 +464,14 @@ def _explore(machine: Machine, make_world: Callable[[], World], bounds: Bounds, 
                 if on_step is not None:
                     on_step(result.transitions, candidate)
                 if out.aborted is not None:
+                    key = broken_by(candidate[-1])
+                    if key in result.broken:
+                        continue  # broke the same way on another path, found at this level
+                    if candidate[-1].operation and len(result.broken) < MAX_BROKEN:
+                        # The operation broke the target: its clauses are errors; the rest is explored without it.
+                        result.broken[key] = (len(candidate) - len(start), candidate[-1].describe(), out.aborted,
+                                              candidate[-1])
+                        continue
                     result.aborted = (len(candidate) - len(start), candidate[-1].describe(), out.aborted)
                     result.completed = False
                     break

@@ -200,10 +200,10 @@ class World:
         if _ONE_AT_A_TIME:
             gc.freeze()
         self.machine = machine
-        self.runs = [Run(t, machine) for t in targets]
+        self.runs = [t.new_run(machine) if t.new_run else Run(t, machine) for t in targets]
         # A factory or an adapter makes objects from its own code: where they were made is not comparable.
         for run in self.runs:
-            run.exact_origin = all(t.construct is not None for t in targets)
+            run.exact_origin = all(t.construct is not None and t.exact_origin for t in targets)
         self.known = tuple(known)
         self.steps: list[Step] = []
         #: Where the model reports the rows it fires.
@@ -240,6 +240,10 @@ class World:
         probe_mark: list[int] = []
         self.model.before_probe = lambda: probe_mark.append(recorder.mark())
         n = len(self.steps)
+        taking = [run for run in self.runs[1:] if run.target.name not in self.diverged and not self._dropped(run, action)]
+        for run in taking:
+            if hasattr(run, "begin"):
+                run.begin(action, n)  # a target elsewhere takes the step while the model takes it here
         model_obs = self.model.perform(action, n)
         fired = recorder.since(mark)
         self.coverage.update(fired)
@@ -253,10 +257,8 @@ class World:
         # What a known difference may let go of: the objects whose rows fired, and what was made from them.
         acting = {self.model.names.get(id(o)) for o in recorder.objects_since(mark)} - {None}
         made = self._made_from(acting | {n for n in (action.obj, action.result) if n})
-        for run in self.runs[1:]:
+        for run in taking:
             name = run.target.name
-            if name in self.diverged or self._dropped(run, action):
-                continue
             obs = run.perform(action, n)
             observations[name] = obs
             skipped = self.skipped[name]

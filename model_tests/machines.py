@@ -14,6 +14,7 @@ line here, and nothing to the engine.
 from __future__ import annotations
 
 import functools
+import sys
 from dataclasses import dataclass
 
 from ..spec import DECLARATIONS, Machine, Operation, Spec, load, plan_of
@@ -183,10 +184,14 @@ def kinds() -> tuple[str, ...]:
     return tuple(DECLARATIONS)
 
 
+def spec_for(profile: str, python: tuple[int, int] | None = None) -> Spec:
+    """The declarations of ``profile`` for ``python`` (the running one by default), loaded once."""
+    return _loaded(profile, tuple(python or sys.version_info[:2]))
+
+
 @functools.lru_cache(maxsize=None)
-def spec_for(profile: str) -> Spec:
-    """The declarations of ``profile`` for the running Python, loaded once."""
-    return load(profile)
+def _loaded(profile: str, python: tuple[int, int]) -> Spec:
+    return load(profile, python)
 
 
 @dataclass(frozen=True)
@@ -225,10 +230,6 @@ class Facts:
         """The machine declares what an object whose constructor never ran answers."""
         return bool(self.machine.uninitialized)
 
-    @functools.cached_property
-    def probes(self) -> tuple[str, ...]:
-        """The queries whose answers make up an object's observable state."""
-        return tuple(op.name for op in self.machine.operations if op.probe)
 
 
 @functools.lru_cache(maxsize=None)

@@ -57,13 +57,15 @@ def _callback_param(op: Operation, param: str) -> bool:
 def lockstep_machine(kind: str, targets: Callable[[], Sequence[Target]] | None = None,
                      profile: str = "cpython", known: Sequence[KnownDifference] = KNOWN_DIFFERENCES,
                      name: str | None = None, tally: RandomTally | None = None,
-                     step_guard: Any = None) -> type[RuleBasedStateMachine]:
+                     step_guard: Any = None, python: tuple[int, int] | None = None
+                     ) -> type[RuleBasedStateMachine]:
     """Build the RuleBasedStateMachine that drives ``kind``'s targets in lockstep with the model.
 
     Each example counts itself, and the rows it fired, in ``tally`` when one is
     given. ``step_guard`` wraps every step of every example (see ``World``).
+    ``python``: the version the spec is resolved for (the targets' interpreter's).
     """
-    machine: Machine = spec_for(profile)[kind]
+    machine: Machine = spec_for(profile, python)[kind]
     make_targets = targets or (lambda: builtin_targets(kind, profile))
     function = facts(kind).function
     ns: dict[str, Any] = {}
@@ -77,7 +79,7 @@ def lockstep_machine(kind: str, targets: Callable[[], Sequence[Target]] | None =
 
     def __init__(self: Any) -> None:
         RuleBasedStateMachine.__init__(self)
-        self.world = new_world(kind, make_targets(), profile, known, step_guard=step_guard)
+        self.world = new_world(kind, make_targets(), profile, known, step_guard=step_guard, python=python)
         self.names = itertools.count()
         if tally is not None:
             tally.examples += 1
@@ -136,7 +138,7 @@ def lockstep_machine(kind: str, targets: Callable[[], Sequence[Target]] | None =
         if op.name in facts(kind).driven:
             continue  # the harness runs it (run_one_iteration, run_until_idle)
         if not any(op.name in t.absent for t in sample):  # what a target does not offer is not applicable
-            absent = frozenset().union(*(t.absent_parameters.get(op.name, ()) for t in sample))
+            absent = frozenset().union(op.not_yet, *(t.absent_parameters.get(op.name, ()) for t in sample))
             ns.update(_rules_for(machine, op, objects, callbacks, tasks, iterators, function, absent))
 
     @rule()

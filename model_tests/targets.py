@@ -16,7 +16,8 @@ KINDS = kinds()
 
 
 
-def model_for(kind: str, profile: str = "cpython", loop_class: type | None = None) -> tuple[Target, Recorder]:
+def model_for(kind: str, profile: str = "cpython", loop_class: type | None = None,
+              python: tuple[int, int] | None = None) -> tuple[Target, Recorder]:
     """The model target of ``kind`` for a new world, and the recorder of the rows it fires.
 
     The model runs on ``loop_class`` (asyncio's loop by default): the loop the
@@ -24,7 +25,7 @@ def model_for(kind: str, profile: str = "cpython", loop_class: type | None = Non
     on both sides and a comparison sees only the object's own behaviour.
     """
     recorder = Recorder()
-    spec = spec_for(profile)
+    spec = spec_for(profile, python)
     models = build(spec, recorder)
     target = model_target(kind, models[kind])
     target.recorder = recorder
@@ -76,7 +77,9 @@ def builtin_targets(kind: str, profile: str = "cpython") -> list[Target]:
 
 
 def new_world(kind: str, targets: Sequence[Target], profile: str = "cpython",
-              known: Sequence[KnownDifference] = KNOWN_DIFFERENCES, step_guard: Any = None) -> World:
-    """A lockstep world: the model of ``kind`` for ``profile`` first, then ``targets``."""
-    model, recorder = model_for(kind, profile, shared_loop_class(targets))
-    return World(spec_for(profile)[kind], [model, *targets], recorder, known=known, step_guard=step_guard)
+              known: Sequence[KnownDifference] = KNOWN_DIFFERENCES, step_guard: Any = None,
+              python: tuple[int, int] | None = None) -> World:
+    """A lockstep world: the model of ``kind`` for ``profile`` on ``python`` (the running one by default)
+    first, then ``targets``."""
+    model, recorder = model_for(kind, profile, shared_loop_class(targets), python)
+    return World(spec_for(profile, python)[kind], [model, *targets], recorder, known=known, step_guard=step_guard)

@@ -86,7 +86,7 @@ from .errors import InvalidSpec
 #: Keys of a transition dict that ``transitions.Machine`` understands.
 STATE_PART_KEYS = ("trigger", "source", "dest", "conditions", "unless")
 ROW_KEYS = STATE_PART_KEYS + tuple(OUTPUTS) + ("effects", "clauses", "python", "let", "unreachable")
-OPERATION_KEYS = ("kind", "params", "doc", "aliases", "probe", "field", "python")
+OPERATION_KEYS = ("kind", "params", "doc", "aliases", "probe", "field", "python", "gated_params")
 CONSTRUCTOR_KEYS = ("params", "let", "effects", "doc", "variants")
 #: A ``property`` is an attribute: reading it answers its ``field``, assigning it runs its rows with the value.
 #: A ``callback`` is what the object schedules on its loop (a Task's step): the loop runs it, never a caller.
@@ -139,6 +139,9 @@ class Operation:
     signature: inspect.Signature = field(default_factory=inspect.Signature, compare=False)
     #: A ``property``: the field reading the attribute answers.
     field: str = ""
+    #: Parameters this Python's operation does not take yet (``gated_params``): the model keeps them at
+    #: their defaults, nothing passes them, and the clauses about them are not applicable here.
+    not_yet: frozenset[str] = frozenset()
 
     @property
     def param_names(self) -> tuple[str, ...]:
@@ -248,7 +251,7 @@ class Observed:
     doc: str = ""
 
 
-OBSERVED_KEYS = ("expr", "returns", "clauses", "doc")
+OBSERVED_KEYS = ("expr", "returns", "clauses", "doc", "python")
 
 
 @dataclass(frozen=True)
@@ -571,8 +574,12 @@ def load_machine(
         if (kind == "property") != bool(op.get("field")) or (kind == "property" and len(signature.parameters) != 1):
             raise InvalidSpec(where, "a 'field' and one parameter (the value assigned) exactly on a property",
                               {"kind": kind, "field": op.get("field"), "params": params})
+        gated = op.get("gated_params", {})
+        if not isinstance(gated, Mapping) or set(gated) - set(signature.parameters):
+            raise InvalidSpec(where, "'gated_params': a dict of the operation's parameters and version gates", gated)
+        not_yet = frozenset(p for p, gate in gated.items() if not version_matches(gate, python, where))
         operations.append(Operation(op_name, params, kind, op.get("doc", ""),
-                                    tuple(op.get("aliases", ())), probe, signature, op.get("field", "")))
+                                    tuple(op.get("aliases", ())), probe, signature, op.get("field", ""), not_yet))
 
     constructor = None
     constructor_let: tuple[tuple[str, str], ...] = ()
@@ -638,11 +645,14 @@ def load_machine(
 
     uninitialized = {}
     for op_name, out in raw.get("uninitialized", {}).items():
+        if op_name in gated_out:
+            continue
         t = dict(out, trigger=op_name, source="<uninitialized>", dest=None)
         uninitialized[op_name] = _load_row(name, t, {}, parameters, "<uninitialized>." + op_name)
 
     differences = tuple(_load_difference(name, d) for d in raw.get("differences", ()))
-    observed = tuple(_load_observed(name, o_name, o, parameters) for o_name, o in raw.get("observed", {}).items())
+    observed = tuple(_load_observed(name, o_name, o, parameters) for o_name, o in raw.get("observed", {}).items()
+                     if version_matches(o.get("python"), python, f"{name}: observed {o_name!r}"))
     class_attributes = tuple((attr, _class_attribute(name, attr, expr))
                              for attr, expr in raw.get("class_attributes", {}).items())
 

@@ -30,8 +30,13 @@ MACHINE = {
         "deque": "collections:deque",
         "running_loop": "asyncspec.spec._prelude:running_loop",
         "object_repr": "asyncspec.spec._prelude:object_repr",
+        "get_event_loop": "asyncio.events:get_event_loop",
     },
-    "constructor": {"params": "", "doc": "Create an event whose flag is false."},
+    "constructor": {
+        "params": "", "doc": "Create an event whose flag is false.",
+        # Before 3.10 the event took its loop when made (get_event_loop()), not when wait() first blocked.
+        "variants": [{"python": "<3.10", "effects": [{"set": "loop", "to": "get_event_loop()"}]}],
+    },
     "fields": {
         "waiters": {"attr": "_waiters", "init": "deque()",
                     "doc": "Futures of the coroutines blocked in wait(), first in first out."},
@@ -56,8 +61,13 @@ MACHINE = {
     },
     "guards": {
         "bound_elsewhere": {
-            "expr": "loop is not None and loop is not running_loop()",
             "doc": "The event is already bound to a loop other than the running one.",
+            "variants": [
+                # Before 3.10 nothing checked: the waiter was made on the event's loop, and a task on another
+                # loop that awaited it failed ("got Future attached to a different loop").
+                {"python": "<3.10", "expr": "False"},
+                {"python": ">=3.10", "expr": "loop is not None and loop is not running_loop()"},
+            ],
         },
     },
     "transitions": [

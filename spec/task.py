@@ -136,7 +136,7 @@ MACHINE = {
                                 "doc": "Report the task if it is collected while pending."},
     },
     "operations": {
-        "cancel": {"params": "msg=None", "doc": "Request that this task cancel itself."},
+        "cancel": {"params": "msg=None", "gated_params": {"msg": ">=3.9"}, "doc": "Request that this task cancel itself."},
         "cancelling": {"kind": "query", "probe": True, "python": ">=3.11",
                        "doc": "Return the count of the task's cancellation requests."},
         "uncancel": {"python": ">=3.11", "doc": "Decrement the task's count of cancellation requests."},

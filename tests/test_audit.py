@@ -185,7 +185,7 @@ def test_the_worker_request_carries_the_documented_fields():
     request = AuditRequest("mypkg:MyFuture", kind="future", depth=3, seed=7, results="/tmp/r.jsonl", cwd="/tmp")
     sent = json.loads(request.to_json())
     assert set(sent) == {"target", "kind", "loop", "profile", "examples", "depth", "seed", "timeout",
-                         "strict_messages", "jobs", "results", "cwd"}
+                         "strict_messages", "jobs", "results", "cwd", "interpreter"}
     assert AuditRequest.from_json(request.to_json()) == request
 
 
