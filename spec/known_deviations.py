@@ -19,4 +19,8 @@ from __future__ import annotations
 from typing import Any
 
 KNOWN_DEVIATIONS: tuple[dict[str, Any], ...] = (
+    {"targets": ["asyncio:Task"], "clauses": ["T-EAGER", "T-EAGER-CURRENT", "T-EAGER-DONE"],
+     "python": "3.12.0-3.13.0", "issue": "gh-154695",
+     "what": "the C Task(coro, eager_start=True) without loop= raises AttributeError: 'NoneType' object has no "
+             "attribute 'is_running' (it asks the loop argument, not its own loop); _PyTask is right"},
 )

@@ -1,0 +1,82 @@
+"""Audits across interpreters: the target in a worker on another Python, the model here on that version's spec.
+
+Skipped cleanly for an interpreter that is not installed.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from asyncspec import remote
+from asyncspec.audit import AuditRequest, audit_one
+from asyncspec.model_tests.machines import spec_for
+from asyncspec.spec.errors import TargetError
+
+
+def _installed(version: str) -> remote.Interpreter:
+    try:
+        return remote.find(version)
+    except TargetError as e:
+        pytest.skip(str(e))
+
+
+def _newest() -> remote.Interpreter:
+    found, _ = remote.find_all([v for v in remote.SEARCHED])
+    cpythons = [i for i in found if i.implementation == "cpython"]
+    if not cpythons:
+        pytest.skip("no CPython found besides this one")
+    return cpythons[-1]
+
+
+def _audit(interpreter: remote.Interpreter, target: str) -> dict:
+    request = AuditRequest(target, depth=2, examples=0, interpreter=interpreter.as_dict())
+    return audit_one(request)
+
+
+def _status(report: dict, clause: str) -> dict:
+    return next((c for c in report["clauses"] if c["id"] == clause), {"status": "absent"})
+
+
+def test_the_worker_runs_on_python_3_8_and_the_gates_are_resolved_for_it():
+    interpreter = _installed("3.8")
+    report = _audit(interpreter, "asyncio:Future")
+    assert report["interpreter"]["python"].startswith("3.8.")
+    # cancel(msg) arrived in 3.9: its clause is not applicable on 3.8, and says so; Future[int] is not there.
+    msg = _status(report, "F-CANCEL-MSG")
+    assert msg["status"] == "not-applicable" and "not yet in Python 3.8" in msg["why"]
+    assert _status(report, "F-GENERIC")["status"] == "absent"
+    assert _status(report, "F-CANCEL")["status"] == "pass"
+    assert not report["summary"]["deviation"] and not report["summary"]["error"], report["clauses"]
+
+
+def test_the_newest_worker_is_held_to_the_newest_rows():
+    interpreter = _newest()
+    if interpreter.version < (3, 9):
+        pytest.skip("no CPython 3.9+ found")
+    report = _audit(interpreter, "asyncio.futures:_PyFuture")
+    assert _status(report, "F-CANCEL-MSG")["status"] == "pass"
+    assert _status(report, "F-GENERIC")["status"] == "pass"
+    # The rows the model ran are that version's: 3.13 converts StopIteration, earlier versions reject it.
+    rows = {r.id for r in spec_for("cpython", interpreter.version)["future"].all_rows}
+    assert set(report["rows"]) == rows
+
+
+def test_the_spec_is_resolved_per_version():
+    old, new = spec_for("cpython", (3, 8)), spec_for("cpython", (3, 13))
+    assert old["future"].operation("cancel").not_yet == {"msg"}
+    assert not new["future"].operation("cancel").not_yet
+    assert "cancelling" not in {op.name for op in old["task"].operations}
+    assert "cancelling" in {op.name for op in new["task"].operations}
+
+
+def test_an_interpreter_not_found_is_said_in_one_line():
+    with pytest.raises(TargetError, match="--python 2.9: expected a version"):
+        remote.find("2.9")
+    found, missing = remote.find_all(["2.9"])
+    assert found == [] and missing[0][0] == "2.9"
+
+
+def test_a_target_that_cannot_be_imported_there_is_unauditable():
+    interpreter = _installed("3.8")
+    with pytest.raises(TargetError, match="no_such_module"):
+        audit_one(AuditRequest("no_such_module:Future", interpreter=interpreter.as_dict()))
