@@ -56,7 +56,12 @@ A machine is declared as plain data in the ``transitions`` library's format
   differences come along as far as their rows remain.
 * ``clauses``: the documented sentences, each with a stable ID; every row
   names the clauses it formalizes.
-* ``python``: a version gate on a row or a guard variant (``">=3.13"``).
+* ``python``: a version gate (``">=3.13"``) on a row, a guard variant, an
+  operation (its rows and uninitialized answer go with it), a clause or an
+  observed fact.
+* ``gated_params`` on an operation: ``{"msg": ">=3.9"}``, parameters a Python
+  outside the gate does not take. The model keeps them at their defaults,
+  nothing passes them there, and the clauses about them are not applicable.
 * ``$name`` in an expression is a profile parameter, declared in
   ``parameters`` with its default; profiles override it.
 
