@@ -293,10 +293,10 @@ def _absent_parameters_of(machine: Any, clause: Any, rows: Sequence[Any], target
     A clause is about a parameter when one of its rows is of that operation and its
     quote names the parameter: the rest of the operation is still audited.
     """
+    from .model_tests.engine import not_yet
+    python = ".".join(map(str, machine.python))
     out = []
     for row in rows:
-        from .model_tests.engine import not_yet
-        python = ".".join(map(str, machine.python))
         gated = {p: f" (not yet in Python {python})" for p in not_yet(machine, row.trigger)}
         for param in sorted(set(target.absent_parameters.get(row.trigger, ())) | set(gated)):
             shown = f"{row.trigger}() {param}{gated.get(param, '')}"

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from ._target_worker import action_to_json, tuples
+from .matrix import natural
 from .model_tests.engine import Observation, Target
 from .spec.errors import HarnessAbort, StepTimeout, TargetCrashed, TargetError, UsageError
 
@@ -96,36 +97,28 @@ def _candidates(asked: str) -> list[str]:
     """Executables that may be ``asked``: a path, a name on PATH, or a version (pyenv's, ``py``'s, PATH's)."""
     if os.sep in asked or (os.altsep and os.altsep in asked):
         return [asked]
-    if re.fullmatch(r"\d+\.\d+", asked):
-        root = _pyenv_root()
-        found = [str(p) for p in sorted(root.glob(f"{asked}.*/bin/python{asked}"), key=_natural, reverse=True)
-                 if p.is_file()] if root.is_dir() else []
-        launcher = shutil.which("py")
-        if launcher:
-            found.append(f"{launcher} -{asked}")
-        on_path = shutil.which(f"python{asked}")
-        if on_path:
-            found.append(on_path)
-        return found
-    on_path = shutil.which(asked)
-    return [on_path] if on_path else []
-
-
-def _natural(value: Any) -> list:
-    return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", str(value))]
+    if not re.fullmatch(r"\d+\.\d+", asked):
+        on_path = shutil.which(asked)
+        return [on_path] if on_path else []
+    root = _pyenv_root()
+    found = [str(p) for p in sorted(root.glob(f"{asked}.*/bin/python{asked}"), key=lambda p: natural(str(p)), reverse=True)
+             if p.is_file()] if root.is_dir() else []
+    launcher = shutil.which("py")
+    if launcher:  # the Windows launcher: ask it where that version is
+        done = subprocess.run([launcher, f"-{asked}", "-c", "import sys; print(sys.executable)"],
+                              capture_output=True, text=True)
+        if done.returncode == 0:
+            found.append(done.stdout.strip())
+    on_path = shutil.which(f"python{asked}")
+    if on_path:
+        found.append(on_path)
+    return found
 
 
 def find(asked: str) -> Interpreter:
     """The interpreter ``--python asked`` names; TargetError when none is found that runs."""
     why = []
     for candidate in _candidates(asked):
-        if candidate.endswith(f" -{asked}"):  # the Windows launcher: ask it where that version is
-            launcher = candidate.rsplit(" ", 1)[0]
-            done = subprocess.run([launcher, f"-{asked}", "-c", "import sys; print(sys.executable)"],
-                                  capture_output=True, text=True)
-            if done.returncode:
-                continue
-            candidate = done.stdout.strip()
         try:
             found = probe(candidate, asked)
         except TargetError as e:
@@ -169,7 +162,7 @@ def find_all(asked: Iterable[str]) -> tuple[list[Interpreter], list[tuple[str, s
     for interpreter in found:
         unique.setdefault((interpreter.implementation, interpreter.python), interpreter)
     return sorted(unique.values(), key=lambda i: (i.implementation != "cpython", i.implementation,
-                                                  _natural(i.python))), missing
+                                                  natural(i.python))), missing
 
 
 def check_pythons(asked: Iterable[str]) -> None:
@@ -230,7 +223,6 @@ class TargetProcess:
         self.pid = 0  # the process that started it: a forked explorer starts its own
         self.buffer = b""
         self.meta: dict = {}
-        self.started = 0
         #: What each message sent and not yet answered asked, oldest first.
         self.waiting: list[str] = []
 
@@ -246,7 +238,6 @@ class TargetProcess:
                                          stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log, cwd=self.cwd)
         self.pid = os.getpid()
         self.buffer = b""
-        self.started += 1
         hello = self._read(max(self.stall, 60.0), "starting")
         if "hello" not in hello:
             raise TargetCrashed(f"expected the worker's hello, found {str(hello)[:120]}")
@@ -272,12 +263,7 @@ class TargetProcess:
         """Send ``message``; its reply is read by :meth:`receive`, in turn (the worker answers in order)."""
         if not self.alive:
             self.start()
-        assert self.proc is not None and self.proc.stdin is not None
-        try:
-            self.proc.stdin.write((json.dumps(message) + "\n").encode())
-            self.proc.stdin.flush()
-        except BrokenPipeError:
-            raise self._died(what) from None
+        self._write(message, what)
         self.waiting.append(what)
 
     def receive(self) -> Any:
@@ -306,16 +292,20 @@ class TargetProcess:
 
     def _ask(self, message: dict, wait: float, what: str) -> dict:
         """While starting: one request, its reply as it is."""
+        self._write(message, what)
+        try:
+            return self._read(wait, what)
+        except BaseException:
+            self.stop()
+            raise
+
+    def _write(self, message: dict, what: str) -> None:
         assert self.proc is not None and self.proc.stdin is not None
         try:
             self.proc.stdin.write((json.dumps(message) + "\n").encode())
             self.proc.stdin.flush()
-            return self._read(wait, what)
         except BrokenPipeError:
             raise self._died(what) from None
-        except BaseException:
-            self.stop()
-            raise
 
     def _read(self, wait: float, what: str) -> dict:
         assert self.proc is not None and self.proc.stdout is not None

@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import asyncio
 import os
-import shutil
 import subprocess
 from pathlib import Path
 from unittest import mock
 
 import pytest
 
-from asyncspec import impl
+from asyncspec import impl, remote
+from asyncspec.spec.errors import TargetError
 
 try:
     from test.test_asyncio import test_futures, test_locks, test_tasks
@@ -103,25 +103,11 @@ _SUITE = Path(__file__).with_name("cpython_task_suite.py")
 
 
 def _interpreter(version: str) -> str | None:
-    """An installed CPython ``version`` (pyenv's, or a pythonX.Y on PATH that runs), or None."""
-    root = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv")) / "versions"
-    candidates = [str(p) for p in sorted(root.glob(f"{version}.*/bin/python{version}"))] if root.is_dir() else []
-    candidates += [found] if (found := shutil.which(f"python{version}")) else []
-    for python in candidates:  # a pyenv shim on PATH may refuse a version not selected
-        if subprocess.run([python, "-c", ""], capture_output=True).returncode == 0:
-            return python
-    return None
-
-
-def _shadow_package(tmp: Path) -> Path:
-    """``asyncspec.spec`` and ``asyncspec.impl`` importable without installing: standard library only."""
-    package = tmp / "asyncspec"
-    package.mkdir()
-    repo = Path(__file__).resolve().parents[1]
-    shutil.copy(repo / "asyncspec" / "__init__.py", package / "__init__.py")
-    for sub in ("spec", "impl"):
-        shutil.copytree(repo / sub, package / sub, ignore=shutil.ignore_patterns("__pycache__"))
-    return tmp
+    """An installed CPython ``version`` (as ``audit --python`` finds it), or None."""
+    try:
+        return remote.find(version).executable
+    except TargetError:
+        return None
 
 
 @pytest.mark.parametrize("version", ["3.11", "3.12", "3.13"])
@@ -133,7 +119,7 @@ def test_cpython_task_suite_passes_on(version, tmp_path):
     ok = subprocess.run([python, "-c", "import test.test_asyncio.test_tasks"], capture_output=True)
     if ok.returncode:
         pytest.skip(f"CPython {version} ships without the test package: {ok.stderr.decode()[-300:]}")
-    env = dict(os.environ, PYTHONPATH=str(_shadow_package(tmp_path)))
+    env = dict(os.environ, PYTHONPATH=str(remote.shadow_package()))
     run = subprocess.run([python, str(_SUITE)], capture_output=True, text=True, env=env, timeout=600,
                          cwd=tmp_path)
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
