@@ -153,25 +153,68 @@ def _takes_the_loop(obj: Any) -> bool:
 def _factory_target(spec: str, kind: str, factory: Callable[..., Any], **extra: Any) -> Target:
     """A factory taking the loop first (a task factory: ``factory(loop, coro, **kwargs)``): each object the
     engine makes is the factory's, for the loop the arguments name or the run's current one."""
+    made_class, eager = _made_by(factory)
+    absent, decided = _not_taken_by(factory, kind, eager)
+
     def construct(*args: Any, loop: Any = None, **kwargs: Any) -> Any:
+        for name in decided:
+            kwargs.pop(name, None)
         return factory(asyncio.get_event_loop() if loop is None else loop, *args, **kwargs)
-    return Target(spec, kind, construct=construct, source=spec, exact_origin=False,
-                  absent_parameters=_not_taken_by(factory, kind), **extra)
+    # Its objects' class is known before one is made: an error that names it may come from a
+    # construction that never returns one (an eager task whose coroutine raises SystemExit).
+    return Target(spec, kind, construct=construct, source=spec, exact_origin=False, absent_parameters=absent,
+                  classes=(made_class,) if made_class is not None else (), **extra)
 
 
-def _not_taken_by(factory: Callable[..., Any], kind: str) -> dict[str, frozenset[str]]:
-    """The constructor's keyword parameters a factory does not take (an eager task factory decides
-    ``eager_start`` itself): never passed, and their clauses not applicable."""
+def _not_taken_by(factory: Callable[..., Any], kind: str, eager: bool
+                  ) -> tuple[dict[str, frozenset[str]], frozenset[str]]:
+    """The constructor's keyword parameters a factory does not take: never passed, and their clauses not
+    applicable; and those of them it decides itself, as the machine's in-loop arguments (``TABLE``): an
+    eager task factory starts each task eagerly, as ``eager_start=True`` would."""
     try:
         parameters = inspect.signature(factory).parameters
     except (TypeError, ValueError):
-        return {}
+        return {}, frozenset()
     if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values()):
-        return {}
+        return {}, frozenset()
     constructor = spec_for("cpython")[kind].constructor
     declared = set(constructor.param_names) if constructor is not None else set()
     missing = frozenset(declared - set(parameters) - set(facts(kind).factory))
-    return {"__init__": missing} if missing else {}
+    in_loop = {k for k, _ in facts(kind).in_loop or ()}
+    decided = frozenset(missing & in_loop) if eager else frozenset()
+    missing -= decided
+    return ({"__init__": missing} if missing else {}), decided
+
+
+def _made_by(factory: Callable[..., Any]) -> tuple[type | None, bool]:
+    """What ``factory(loop, coro)`` makes, called while its loop runs: the object's class (None when it
+    fails), and whether the coroutine had run by the time it returned (an eager task factory)."""
+    started: list[bool] = []
+    seen: list[tuple[type, bool]] = []
+
+    async def coroutine() -> None:
+        started.append(True)
+
+    def make() -> None:
+        coro = coroutine()
+        try:
+            made = factory(loop, coro)
+        except Exception:
+            coro.close()
+            return
+        seen.append((type(made), bool(started)))
+
+    loop = asyncio.new_event_loop()
+    try:
+        loop.call_soon(make)
+        loop.call_soon(loop.stop)
+        loop.run_forever()
+        loop.run_until_complete(asyncio.sleep(0))  # what the factory scheduled (the coroutine), run
+    except Exception:
+        pass
+    finally:
+        loop.close()
+    return seen[0] if seen else (None, False)
 
 
 def resolve(spec: str, kind: str | None = None, loop: str = "asyncio") -> Target:

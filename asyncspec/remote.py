@@ -72,7 +72,8 @@ _PROBE = ("import json, platform, sys; print(json.dumps({'python': platform.pyth
 def probe(executable: str, asked: str) -> Interpreter:
     """Ask ``executable`` what it is; TargetError when it does not run or is older than 3.8."""
     try:
-        done = subprocess.run([executable, "-c", _PROBE], capture_output=True, text=True, timeout=60)
+        # Isolated (-I): what the current folder holds must not shadow the modules the probe imports.
+        done = subprocess.run([executable, "-I", "-c", _PROBE], capture_output=True, text=True, timeout=60)
     except (OSError, subprocess.TimeoutExpired) as e:
         raise TargetError(f"--python {asked}: {executable} does not run: {e}") from None
     if done.returncode != 0:

@@ -137,7 +137,20 @@ def creation_variants(machine: Machine, name: str) -> list[Action]:
     else:
         out = [Action("new", CONSTRUCTOR, args=a, kwargs=k, result=name, machine=machine.name)
                for a, k in argument_sets(c)]
-    return out + [replace(plain[0], debug=True)]
+    return out + [replace(plain[0], debug=True)] + in_loop_creations(machine, plain)
+
+
+def in_loop_creations(machine: Machine, plain: list[Action]) -> list[Action]:
+    """Each plain creation made in a callback of the running loop, with the table's arguments added,
+    those the version's constructor takes (a Task's ``eager_start``, 3.12+)."""
+    extra = facts(machine.name).in_loop
+    c = machine.constructor
+    if extra is None or c is None:
+        return []
+    taken = tuple((k, v) for k, v in extra if k in c.param_names and k not in c.not_yet)
+    if len(taken) < len(extra):
+        return []
+    return [replace(a, kwargs=a.kwargs + taken, in_loop=True) for a in plain]
 
 
 def _first_values(action: Action) -> list[Recipe]:

@@ -98,6 +98,9 @@ class Action:
     elsewhere: bool = False
     #: For ``new``: put the run's loops in debug mode first (they stay in it).
     debug: bool = False
+    #: For ``new``: make it in a callback of one iteration of the run's loop, after the callbacks
+    #: already due (a Task asked to start eagerly does so only while its loop runs).
+    in_loop: bool = False
 
     def __post_init__(self) -> None:
         # A malformed action would fail alike on every target and so hide as agreement.
@@ -107,8 +110,8 @@ class Action:
             raise ValueError(f"'machine' (and 'uninitialized') only on a 'new' action, found {self!r}")
         if self.elsewhere and self.verb != "start":
             raise ValueError(f"'elsewhere' only on a 'start' action, found {self!r}")
-        if self.debug and self.verb != "new":
-            raise ValueError(f"'debug' only on a 'new' action, found {self!r}")
+        if (self.debug or self.in_loop) and self.verb != "new":
+            raise ValueError(f"'debug' and 'in_loop' only on a 'new' action, found {self!r}")
         if self.verb == "new" and self.operation not in ("", CONSTRUCTOR):
             raise ValueError(f"a 'new' action's operation is {CONSTRUCTOR!r} or none, found {self.operation!r}")
 
@@ -123,7 +126,8 @@ class Action:
         if self.verb == "new":
             made = 'uninitialized' if self.uninitialized else self.machine
             made += f"({', '.join(args)})" if self.operation == CONSTRUCTOR else ""
-            return f"{self.result} = new {made}{' in debug mode' if self.debug else ''}"
+            where = " in debug mode" if self.debug else ""
+            return f"{self.result} = new {made}{where}{' in a loop callback' if self.in_loop else ''}"
         if self.verb == "assign":
             return f"{self.obj}.{self.operation} = {args[0]}"
         if self.verb == "await":
@@ -622,6 +626,9 @@ class Run:
         for cls in self.classes:
             text = text.replace(f"<{cls.__module__}.{cls.__qualname__} object at", "<{cls} object at")
             text = text.replace(f"<{cls.__name__} ", "<{cls} ")
+            # An AttributeError names the type as C prints it (``'_asyncio.Task' object``) or as Python does.
+            text = text.replace(f"'{cls.__module__}.{cls.__qualname__}' object", "'{cls}' object")
+            text = text.replace(f"'{cls.__name__}' object", "'{cls}' object")
             text = text.replace(f"{cls.__name__} exception was never retrieved",
                                 "{cls} exception was never retrieved")
         # An address that is a named object's own is that object's, on every run: where every target is
@@ -644,6 +651,11 @@ class Run:
         public = self._public_operations()
         text = re.sub(r"\b(\w+)\.([\w<>.]+)\(\)", lambda m: f"{{cls}}.{INTERNAL}()" if m.group(1) in names and
                       m.group(2) not in public else m.group(0), text)
+        # A future the loop made for the object (an Event's waiter, 3.8-3.9: ``loop.create_future()``) was
+        # made, says debug mode, where the loop's method is: in asyncio's base_events, or the model's loop.
+        text = re.sub(rf"created at (?:{re.escape(asyncio.base_events.__file__)}|"
+                      rf"{re.escape(os.path.join(_ENGINE_FOLDER, 'targets.py'))}):\d+",
+                      "created at <loop.create_future>", text)
         # Where the engine itself is: a coroutine of its own in a task's repr names its file.
         text = text.replace(_ENGINE_FOLDER, "<asyncspec.model_tests>")
         # The harness's own awaiting task, which 3.13.0's C Task names 'None' in an error message it formats.
@@ -759,13 +771,17 @@ class Run:
             raise TargetCrashed(f"the target exhausted {'recursion' if isinstance(e, RecursionError) else 'memory'}"
                                 f" ({type(e).__name__}{': ' + str(e) if str(e) else ''})") from None
         except BaseException as e:  # a target may raise anything, even BaseException
-            if action.verb == "new":
+            if action.verb == "new" and not action.in_loop:
                 raise TargetCrashed(f"making the object raised {type(e).__name__}: {e}") from None
             outcome = ("raises", exception_name(type(e), self.machine), self.describe_args(e))
         finally:
             _ASYNCIO_LOG.performing = None
             CONTEXT.reset(token)
             asyncio.set_event_loop(previous)
+        if action.verb == "new" and outcome[0] == "raises":
+            # Made in a loop callback, and lost with the error: finalized in this step, whether
+            # reference counting or (a cycle through the error's frames) the collector frees it.
+            gc.collect()
         if self.dropped:
             refs = [weakref.ref(o) for o in self.dropped]
             self.dropped.clear()
@@ -792,15 +808,14 @@ class Run:
                 assert t.make_uninitialized is not None
                 made = t.make_uninitialized()
                 self.uninitialized.add(action.result)
-            elif action.operation == CONSTRUCTOR and t.construct is not None:
-                made = t.construct(*args, **kwargs)
+            elif action.in_loop:
+                made = self._in_loop(lambda: self._construct(action, args, kwargs))
             else:
-                # A factory or an adapter makes an object for a loop: the one the arguments name, if any.
-                assert t.make is not None
-                made = t.make(kwargs.get("loop") or self.loop)
+                made = self._construct(action, args, kwargs)
             if type(made) not in self.classes:
                 self.classes.append(type(made))
             self.name(made, action.result, OBJECT)
+            del made  # kept by the run only: see _in_loop
             return None
         if verb == "call":
             value = t.call(obj, action.operation, args, kwargs)
@@ -882,6 +897,36 @@ class Run:
                         self.log.append(("run_forever()", "raised", exception_name(type(e), self.machine)))
             return None
         raise AssertionError(f"unknown verb {verb!r}")
+
+    def _construct(self, action: Action, args: list, kwargs: dict) -> Any:
+        t = self.target
+        if action.operation == CONSTRUCTOR and t.construct is not None:
+            return t.construct(*args, **kwargs)
+        # A factory or an adapter makes an object for a loop: the one the arguments name, if any.
+        assert t.make is not None
+        return t.make(kwargs.get("loop") or self.loop)
+
+    def _in_loop(self, make: Callable[[], Any]) -> Any:
+        """``make()`` in a callback of one iteration of the run's loop, after the callbacks already due."""
+        made: list = []
+        failed: list[BaseException] = []
+
+        def callback() -> None:
+            try:
+                made.append(make())
+            except BaseException as e:  # raised where the action is taken, as a plain creation's would be
+                failed.append(e)
+
+        with self.harness():
+            self.loop.call_soon(callback)
+        self._drain(self.loop, rounds=1)
+        # Nothing made stays in this frame: a traceback that keeps the frame (the error of a task
+        # that ran in the same iteration) must not keep the object alive.
+        if failed:
+            raise failed.pop()
+        if not made:
+            raise TargetCrashed("the loop did not run the callback that makes the object")
+        return made.pop()
 
     @contextlib.contextmanager
     def harness(self) -> Iterator[None]:
@@ -1062,9 +1107,11 @@ def _python_of(action: Action, machine: Machine) -> str:
         debug = "loop.set_debug(True); " if action.debug else ""
         if action.uninitialized:
             return f"{debug}{action.result} = Uninitialized()"
-        if action.operation == CONSTRUCTOR:
-            return f"{debug}{action.result} = Target({', '.join(args)})"
-        return f"{debug}{action.result} = Target({'loop=loop' if facts(machine.name).takes_loop else ''})"
+        made = (f"Target({', '.join(args)})" if action.operation == CONSTRUCTOR
+                else f"Target({'loop=loop' if facts(machine.name).takes_loop else ''})")
+        if action.in_loop:
+            made = f"in_callback(loop, lambda: {made})"
+        return f"{debug}{action.result} = {made}"
     if verb == "call":
         if not action.obj:
             return f"show(lambda: Target({', '.join(args)}))"

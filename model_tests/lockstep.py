@@ -664,6 +664,18 @@ def run_until_idle(loop):
     ("run_once", """\
 def run_once(loop):
     loop.call_soon(loop.stop); loop.run_forever()"""),
+    ("in_callback", """\
+def in_callback(loop, make):
+    made = []
+    def callback():
+        try:
+            made.append(("made", make()))
+        except BaseException as e:
+            made.append(("raised", e))
+    loop.call_soon(callback); run_once(loop)
+    if made[0][0] == "raised":
+        raise made.pop()[1]
+    return made.pop()[1]"""),
     ("awaiting", """\
 async def awaiting(awaitable):
     return await awaitable"""),

@@ -51,6 +51,9 @@ class Entry:
     #: The required parameters of a factory that makes one, the loop first (``loop.set_task_factory``'s
     #: ``(loop, coro)``); a callable taking exactly these is audited as such a factory.
     factory: tuple[str, ...] = ()
+    #: Made also in a callback of the running loop, each plain way, with these keyword arguments
+    #: added (a Task starts eagerly only while its loop runs); None: never made there.
+    in_loop: tuple[tuple[str, Recipe], ...] | None = None
 
 
 TABLE: dict[str, Entry] = {
@@ -61,7 +64,8 @@ TABLE: dict[str, Entry] = {
     # from each other way to make one) reach every row. An uninitialized C Task crashes CPython up to
     # 3.12.1 (get_coro()), so none is made by default.
     "task": Entry(Bounds(depth=2, tasks=1, uninitialized=False, variant_depth=1), "Task",
-                  ("asyncio:Task", "asyncio.tasks:_PyTask"), factory=("loop", "coro")),
+                  ("asyncio:Task", "asyncio.tasks:_PyTask"), factory=("loop", "coro"),
+                  in_loop=(("eager_start", Recipe("value", True)),)),
     "event_loop": Entry(Bounds(depth=2, tasks=1, uninitialized=False, variant_depth=0), "", ("asyncio:new_event_loop",),
                   is_loop=True, driven=("run_forever",), aliases=("loop",)),
 }
@@ -224,6 +228,11 @@ class Facts:
     def factory(self) -> tuple[str, ...]:
         """The required parameters of a factory that makes one, the loop first (``TABLE``)."""
         return TABLE[self.machine.name].factory
+
+    @property
+    def in_loop(self) -> tuple[tuple[str, Recipe], ...] | None:
+        """The keyword arguments it is made with in a callback of the running loop (``TABLE``)."""
+        return TABLE[self.machine.name].in_loop
 
     @property
     def uninitialized(self) -> bool:

@@ -7,6 +7,7 @@ CPython does in a few statements. Standard library only.
 from __future__ import annotations
 
 import sys
+import threading
 import types
 from typing import Any
 
@@ -46,6 +47,33 @@ def running_loop() -> Any:
     from asyncio import events
 
     return events._get_running_loop()
+
+
+def task_repr(task: Any, cancelling: bool) -> str:
+    """Return a Task's representation as ``asyncio.base_tasks._task_repr`` does, the same on every
+    host: ``cancelling`` replaces the status (the version's own test of it), and a task without a
+    coroutine (finished eagerly, 3.12+) shows none. A task inside its own representation is ``...``."""
+    from asyncio import base_futures, coroutines
+
+    key = (id(task), threading.get_ident())
+    if key in _IN_REPR:
+        return "..."
+    _IN_REPR.add(key)
+    try:
+        info = base_futures._future_repr_info(task)
+        if cancelling:
+            info[0] = "cancelling"
+        info.insert(1, f"name={task.get_name()!r}")
+        if task._fut_waiter is not None:
+            info.insert(2, f"wait_for={task._fut_waiter!r}")
+        if task._coro:
+            info.insert(2, f"coro=<{coroutines._format_coroutine(task._coro)}>")  # type: ignore[attr-defined]
+    finally:
+        _IN_REPR.discard(key)
+    return f"<{task.__class__.__name__} {' '.join(info)}>"
+
+
+_IN_REPR: set[tuple[int, int]] = set()
 
 
 def object_repr(obj: Any) -> str:
@@ -108,16 +136,34 @@ def run_eagerly(loop: Any, task: Any, context: Any, step: Any) -> None:
 
     The task is the loop's current task and one of its eager tasks while
     ``step(None)`` runs in the task's context; then the previous current task
-    is restored, whatever the step did.
+    is restored, whatever the step did. (On an asyncio before 3.12, the model of
+    a newer one does this through the table of current tasks and the registry
+    of all tasks, which is what ``current_task()`` and ``all_tasks()`` read.)
     """
     from asyncio import tasks
 
-    previous = tasks._swap_current_task(loop, task)  # type: ignore[attr-defined]  # 3.12+
+    swap = getattr(tasks, "_swap_current_task", None) or _swap_current_task
+    register = getattr(tasks, "_register_eager_task", tasks._register_task)
+    unregister = getattr(tasks, "_unregister_eager_task", tasks._unregister_task)
+    previous = swap(loop, task)
     try:
-        tasks._register_eager_task(task)  # type: ignore[attr-defined]
+        register(task)
         try:
             context.run(step, None)
         finally:
-            tasks._unregister_eager_task(task)  # type: ignore[attr-defined]
+            unregister(task)
     finally:
-        tasks._swap_current_task(loop, previous)  # type: ignore[attr-defined]
+        swap(loop, previous)
+
+
+def _swap_current_task(loop: Any, task: Any) -> Any:
+    """asyncio 3.12's ``_swap_current_task``, for the model of 3.12+ run on an older asyncio."""
+    from asyncio import tasks
+
+    current = tasks._current_tasks  # type: ignore[attr-defined]
+    previous = current.get(loop)
+    if task is None:
+        current.pop(loop, None)
+    else:
+        current[loop] = task
+    return previous

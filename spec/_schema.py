@@ -166,7 +166,8 @@ class DeclaredDifference:
     (the rest of the run is compared as usual), ``drop-object`` (the object is
     compared no more) or ``drop-target`` (the implementation is compared no
     more in this run). ``shown_by`` names who shows it, for the reader: the
-    comparison accepts the behaviour from any implementation.
+    comparison accepts the behaviour from any implementation. A ``python``
+    gate keeps a difference to the versions that show it.
     """
 
     id: str
@@ -181,7 +182,7 @@ class DeclaredDifference:
         return self.instead.get("message")
 
 
-DIFFERENCE_KEYS = ("id", "rows", "instead", "then", "evidence", "shown_by")
+DIFFERENCE_KEYS = ("id", "rows", "instead", "then", "evidence", "shown_by", "python")
 INSTEAD_KEYS = ("raises", "message", "returns", "context", "any")
 THEN = ("compare", "drop-object", "drop-target")
 
@@ -655,7 +656,9 @@ def load_machine(
         t = dict(out, trigger=op_name, source="<uninitialized>", dest=None)
         uninitialized[op_name] = _load_row(name, t, {}, parameters, "<uninitialized>." + op_name)
 
-    differences = tuple(_load_difference(name, d) for d in raw.get("differences", ()))
+    differences = tuple(_load_difference(name, d) for d in raw.get("differences", ())
+                        if version_matches(d.get("python") if isinstance(d, Mapping) else None, python,
+                                           f"{name}: difference {d.get('id') if isinstance(d, Mapping) else d!r}"))
     observed = tuple(_load_observed(name, o_name, o, parameters) for o_name, o in raw.get("observed", {}).items()
                      if version_matches(o.get("python"), python, f"{name}: observed {o_name!r}"))
     class_attributes = tuple((attr, _class_attribute(name, attr, expr))

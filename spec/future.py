@@ -310,12 +310,19 @@ MACHINE = {
          "instead": {"raises": "InvalidStateError", "message": "(FINISHED|CANCELLED): <.*>"},
          "evidence": "The pure-Python future's InvalidStateError says '<STATE>: <repr>', the C future's "
                      "'invalid state' (reference notes D-MSG)."},
-        {"id": "D-MSG-set-exception-type", "shown_by": [_PY_FUTURE],
+        {"id": "D-MSG-set-exception-type", "shown_by": [_PY_FUTURE], "python": ">=3.10",
          "rows": ["PENDING.set_exception[not_an_exception]"], "instead": {"raises": "AttributeError"},
          "then": "drop-object",
          "evidence": "set_exception(<not an exception>) raises AttributeError in the pure-Python future (3.10+) "
                      "after storing the object, which corrupts later answers; the C future raises TypeError "
                      "('invalid exception object') and keeps nothing (reference notes D-MSG)."},
+        {"id": "D-SET-EXCEPTION-ANY", "shown_by": [_PY_FUTURE], "python": "<3.10",
+         "rows": ["PENDING.set_exception[not_an_exception]"], "instead": {"any": True},
+         "then": "drop-object",
+         "evidence": "Before 3.10 the pure-Python future's set_exception() checks only for StopIteration: it "
+                     "stores any object as the exception, finishes and schedules its callbacks "
+                     "(Lib/asyncio/futures.py, 3.8 and 3.9); the C future raises TypeError "
+                     "('invalid exception object')."},
         {"id": "D-CTX", "shown_by": [_PY_FUTURE],
          "rows": ["FINISHED.add_done_callback", "CANCELLED.add_done_callback"], "instead": {"context": "none"},
          "evidence": "On a done future the pure-Python add_done_callback() passes context=None to "

@@ -23,4 +23,12 @@ KNOWN_DEVIATIONS: tuple[dict[str, Any], ...] = (
      "python": "3.12.0-3.13.0", "issue": "gh-154695",
      "what": "the C Task(coro, eager_start=True) without loop= raises AttributeError: 'NoneType' object has no "
              "attribute 'is_running' (it asks the loop argument, not its own loop); _PyTask is right"},
+    {"targets": ["asyncio:ensure_future"], "clauses": ["EF-CLOSED-LOOP", "EF-SEE-ALSO"],
+     "python": "3.8.0-3.10.1", "issue": "bpo-26552",
+     "what": "ensure_future(coro, loop=closed_loop) raises RuntimeError and leaves the coroutine open (never "
+             "awaited); fixed by GH-30288 in 3.10.2 and 3.11, not backported to 3.9"},
+    {"targets": ["asyncio:eager_task_factory", "asyncio:Task"], "clauses": ["T-GET-CORO"],
+     "python": "3.12.0-3.12.4", "issue": "gh-122332",
+     "what": "get_coro() of a C Task that finished eagerly (its coroutine cleared) crashes the interpreter "
+             "(a missing NULL check, fixed by gh-122338 in July 2024) instead of returning None"},
 )

@@ -52,13 +52,35 @@ def _each(states, row):
 
 
 def _cancelled_answers(trigger, output, clause):
-    """A cancelled task's answer: the CancelledError its coroutine raised, once; then a new one."""
+    """A cancelled task's answer: the CancelledError its coroutine raised, once (3.11+, bpo-45390);
+    then, and always before 3.11, a new one."""
     common = {"trigger": trigger, "source": "CANCELLED", "dest": None, "let": {"saved": "cancelled_exc"}}
     return [
         {**common, "conditions": ["saved_cancellation"], "effects": [{"set": "cancelled_exc", "to": "None"}],
-         output: "saved", "clauses": [clause, "T-MSG-TO-AWAITER"]},
+         output: "saved", "clauses": [clause, "T-MSG-TO-AWAITER"], "python": ">=3.11"},
         {**common, output: _CANCELLED_ERROR, "clauses": [clause, "F-CANCEL-MSG"]},
     ]
+
+
+def _since(version, row, before):
+    """``row`` from Python ``version`` on, and before it the same row with each expression rewritten
+    by ``before`` (``{"cancel(msg=msg)": "cancel()"}``: 3.8's cancel() takes no message)."""
+    def rewrite(value):
+        if isinstance(value, str):
+            for old, new in before.items():
+                value = value.replace(old, new)
+            return value
+        if isinstance(value, dict):
+            return {k: rewrite(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [rewrite(v) for v in value]
+        return value
+    return [dict(row, python=f">={version}"), dict(rewrite(row), python=f"<{version}")]
+
+
+#: 3.8: no cancel message to pass on, and no _make_cancelled_error() to ask.
+_BEFORE_MSG = {"cancel(msg=msg)": "cancel()", "cancel(msg=cancel_message)": "cancel()",
+               "self._make_cancelled_error()": "CancelledError()"}
 
 
 MACHINE = {
@@ -80,7 +102,7 @@ MACHINE = {
         "register_task": "asyncio.tasks:_register_task",
         "enter_task": "asyncio.tasks:_enter_task",
         "leave_task": "asyncio.tasks:_leave_task",
-        "task_repr": "asyncio.base_tasks:_task_repr",
+        "task_repr": "asyncspec.spec._prelude:task_repr",
         "task_get_stack": "asyncio.base_tasks:_task_get_stack",
         "resume": "asyncspec.spec._prelude:resume",
         "error_of": "asyncspec.spec._prelude:error_of",
@@ -101,6 +123,13 @@ MACHINE = {
             {"do": "register_task(self)"},
         ],
         "variants": [{
+            # The context argument is 3.11's (bpo-46994): before, each step runs in a copy of the current one.
+            "python": "<3.11",
+            "params": "coro, *, loop=None, name=None",
+            "let": {"loop": "get_event_loop() if loop is None else loop",
+                    "is_coroutine": "iscoroutine(coro)",
+                    "task_context": "copy_context()"},
+        }, {
             "python": ">=3.12",
             "params": "coro, *, loop=None, name=None, context=None, eager_start=False",
             "let": {"loop": "get_event_loop() if loop is None else loop",
@@ -192,8 +221,13 @@ MACHINE = {
         *_each(_STATES, {"trigger": "set_exception", "dest": None,
                          "raises": "RuntimeError('Task does not support set_exception operation')",
                          "clauses": ["T-INHERITS", "T-NO-SET"]}),
-        *_each(_STATES, {"trigger": "__repr__", "dest": None, "returns": "task_repr(self)",
-                         "clauses": ["T-REPR"]}),
+        # 'cancelling' while a cancel is pending: a request counted and the task not done (3.11+), the flag before.
+        {"trigger": "__repr__", "source": "PENDING", "dest": None, "python": ">=3.11",
+         "returns": "task_repr(self, num_cancels_requested > 0)", "clauses": ["T-REPR"]},
+        *_each(_DONE, {"trigger": "__repr__", "dest": None, "python": ">=3.11",
+                       "returns": "task_repr(self, False)", "clauses": ["T-REPR"]}),
+        *_each(_STATES, {"trigger": "__repr__", "dest": None, "python": "<3.11",
+                         "returns": "task_repr(self, must_cancel)", "clauses": ["T-REPR"]}),
         # The first to ask of a task its coroutine cancelled gets that CancelledError (3.11+).
         *_cancelled_answers("result", "raises", "T-RESULT-CANCELLED"),
         *_cancelled_answers("exception", "raises", "T-EXCEPTION-CANCELLED"),
@@ -213,16 +247,17 @@ MACHINE = {
         # -- cancellation -----------------------------------------------------------------------
         *_each(_DONE, {"trigger": "cancel", "dest": None, "effects": [{"set": "log_traceback", "to": "False"}],
                        "returns": "False", "clauses": ["T-CANCEL-DONE", "F-CANCEL-CLEARS-LOG"]}),
-        {"trigger": "cancel", "source": "PENDING", "dest": None, "conditions": ["waiting"],
-         "effects": [
-             {"set": "log_traceback", "to": "False"},
-             {"set": "num_cancels_requested", "to": "num_cancels_requested + 1"},
-             {"do": "fut_waiter.cancel(msg=msg)", "bind": "taken"},
-             {"set": "must_cancel", "to": "True", "if": "not taken"},
-             {"set": "cancel_message", "to": "msg", "if": "not taken"},
-         ],
-         "returns": "True",
-         "clauses": ["T-CANCEL", "T-CANCEL-WAITER", "T-CANCEL-SIG", "T-CANCELLING-COUNTS", "T-CANCEL-MSG"]},
+        *_since("3.9", {"trigger": "cancel", "source": "PENDING", "dest": None, "conditions": ["waiting"],
+                        "effects": [
+                            {"set": "log_traceback", "to": "False"},
+                            {"set": "num_cancels_requested", "to": "num_cancels_requested + 1"},
+                            {"do": "fut_waiter.cancel(msg=msg)", "bind": "taken"},
+                            {"set": "must_cancel", "to": "True", "if": "not taken"},
+                            {"set": "cancel_message", "to": "msg", "if": "not taken"},
+                        ],
+                        "returns": "True",
+                        "clauses": ["T-CANCEL", "T-CANCEL-WAITER", "T-CANCEL-SIG", "T-CANCELLING-COUNTS",
+                                    "T-CANCEL-MSG"]}, _BEFORE_MSG),
         {"trigger": "cancel", "source": "PENDING", "dest": None,
          "effects": [
              {"set": "log_traceback", "to": "False"},
@@ -254,16 +289,17 @@ MACHINE = {
         *_each(_STATES, {"trigger": "get_stack", "dest": None, "returns": "task_get_stack(self, limit)",
                          "clauses": ["T-GET-STACK"]}),
         # -- the step ----------------------------------------------------------------------------
-        {"trigger": "_step", "source": "PENDING", "dest": None,
-         "let": {"exc": "(exc if isinstance(exc, CancelledError) else self._make_cancelled_error()) "
-                        "if must_cancel else exc"},
-         "effects": [
-             {"set": "must_cancel", "to": "False"},
-             {"set": "fut_waiter", "to": "None"},
-             {"do": "enter_task(loop, self)"},
-             {"do": "self._step_run_and_handle_result(exc)", "finally": "leave_task(loop, self)"},
-         ],
-         "returns": "None", "clauses": ["T-STEP", "T-CURRENT-TASK", "T-STEP-CONTEXT", "T-MUST-CANCEL"]},
+        *_since("3.9", {"trigger": "_step", "source": "PENDING", "dest": None,
+                        "let": {"exc": "(exc if isinstance(exc, CancelledError) else self._make_cancelled_error()) "
+                                       "if must_cancel else exc"},
+                        "effects": [
+                            {"set": "must_cancel", "to": "False"},
+                            {"set": "fut_waiter", "to": "None"},
+                            {"do": "enter_task(loop, self)"},
+                            {"do": "self._step_run_and_handle_result(exc)", "finally": "leave_task(loop, self)"},
+                        ],
+                        "returns": "None",
+                        "clauses": ["T-STEP", "T-CURRENT-TASK", "T-STEP-CONTEXT", "T-MUST-CANCEL"]}, _BEFORE_MSG),
         *_each(_DONE, {"trigger": "_step", "dest": None, "raises": _STEP_DONE, "unreachable": _UNREACHABLE_DONE,
                        "clauses": ["T-STEP-DONE"]}),
         *_each(_DONE, {"trigger": "_step_run_and_handle_result", "dest": None, "raises": _STEP_DONE,
@@ -297,12 +333,13 @@ MACHINE = {
               {"dest": None, "conditions": ["yielded_future", "blocking", "awaits_itself"],
                "effects": [{"do": _STEP_SOON.format(exc="RuntimeError(f'Task cannot await on itself: {self!r}')")}],
                "returns": "None", "clauses": ["T-AWAITS-ITSELF"]},
-              {"dest": None, "conditions": ["yielded_future", "blocking", "must_cancel"],
-               "effects": [{"do": "setattr(step.value, '_asyncio_future_blocking', False)"},
-                           {"do": "step.value.add_done_callback(self._wakeup, context=context)"},
-                           {"set": "fut_waiter", "to": "step.value"},
-                           {"set": "must_cancel", "to": "not fut_waiter.cancel(msg=cancel_message)"}],
-               "returns": "None", "clauses": ["T-WAITS", "T-CANCEL-WAITER", "T-SCHEDULE"]},
+              *_since("3.9", {"dest": None, "conditions": ["yielded_future", "blocking", "must_cancel"],
+                              "effects": [{"do": "setattr(step.value, '_asyncio_future_blocking', False)"},
+                                          {"do": "step.value.add_done_callback(self._wakeup, context=context)"},
+                                          {"set": "fut_waiter", "to": "step.value"},
+                                          {"set": "must_cancel", "to": "not fut_waiter.cancel(msg=cancel_message)"}],
+                              "returns": "None", "clauses": ["T-WAITS", "T-CANCEL-WAITER", "T-SCHEDULE"]},
+                      _BEFORE_MSG),
               {"dest": None, "conditions": ["yielded_future", "blocking"],
                "effects": [{"do": "setattr(step.value, '_asyncio_future_blocking', False)"},
                            {"do": "step.value.add_done_callback(self._wakeup, context=context)"},
@@ -402,7 +439,7 @@ MACHINE = {
         {"id": "T-RAISES-CANCELLED", "source": "cpython-source", "cite": SOURCE,
          "quote": "except exceptions.CancelledError as exc: self._cancelled_exc = exc; super().cancel()",
          "note": "A task is cancelled whenever its coroutine lets a CancelledError out, requested or not."},
-        {"id": "T-MSG-TO-AWAITER", "source": "cpython-source", "cite": FUTURES,
+        {"id": "T-MSG-TO-AWAITER", "source": "cpython-source", "cite": FUTURES, "python": ">=3.11",
          "quote": "if self._cancelled_exc is not None: exc = self._cancelled_exc; self._cancelled_exc = None; "
                   "return exc",
          "note": "The first result(), exception() or await of a task cancelled so gets the coroutine's own "
