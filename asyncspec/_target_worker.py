@@ -116,7 +116,8 @@ class _Server:
         try:
             if "run" in request:
                 self._close()
-                gc.freeze()  # what the run makes is all a collection in it visits
+                if hasattr(gc, "freeze"):  # (not PyPy's)
+                    gc.freeze()  # what the run makes is all a collection in it visits
                 try:
                     self.run = Run(self.target, self.machine)
                 except BaseException as e:  # the target's loop factory is the user's code
@@ -139,7 +140,8 @@ class _Server:
             run, self.run = self.run, None
             run.close()
             gc.collect()
-            gc.unfreeze()
+            if hasattr(gc, "unfreeze"):
+                gc.unfreeze()
 
     def _arm(self) -> None:
         if hasattr(signal, "setitimer"):
@@ -177,8 +179,8 @@ def _recipe_from_json(data: dict) -> Any:
 
 def tuples(value: Any) -> Any:
     """What JSON made lists of, tuples again (observations and recipes hold tuples only)."""
-    if isinstance(value, list):
-        return tuple(tuples(v) for v in value)
+    if type(value) is list:
+        return tuple([tuples(v) if type(v) is list else v for v in value])
     return value
 
 

@@ -112,7 +112,8 @@ def rows(document: dict, kind: str) -> list[dict]:
                        if row["gate"] and report.get("interpreter") else "the target's report has no such clause")
                 cells.append({"status": ABSENT, "why": why})
             else:
-                cells.append({"status": clause["status"], "why": _why(clause), "anchor": anchor(report, cid)})
+                cells.append({"status": clause["status"], "why": _why(clause), "anchor": anchor(report, cid),
+                              **({"issue": clause["known"]["issue"]} if clause["status"] == "known" else {})})
         out.append({**row, "cells": cells})
     out.sort(key=lambda r: SOURCE_ORDER.index(r["source"]) if r["source"] in SOURCE_ORDER else len(SOURCE_ORDER))
     return out
@@ -210,17 +211,36 @@ def markdown(document: dict) -> list[str]:
         out += [f"#### {kind}", ""]
         out.append("| clause | " + " | ".join(f"{i}<br>`{t}`" for i, t in map(column_label, cols)) + " |")
         out.append("|---|" + ":-:|" * len(cols))
-        for r in rows(document, kind):
-            cells = [MARK[c["status"]] if c["status"] == "pass" else f"{MARK[c['status']]}" + (
-                f" {c['why'].split(':')[0]}" if c["status"] == "known" else "") for c in r["cells"]]
+        table = rows(document, kind)
+        for r in table:
+            cells = [MARK[c["status"]] + (f" {_short(c['issue'])}" if c["status"] == "known" else "")
+                     for c in r["cells"]]
             out.append(f"| {_clause_label(r)} | " + " | ".join(cells) + " |")
         out.append("")
+        # Why each not-applicable cell is: the clause, the columns, the reason.
+        why: dict[tuple[str, str], list[str]] = {}
+        for r in table:
+            for report, c in zip(cols, r["cells"]):
+                if c["status"] == "not-applicable":
+                    why.setdefault((r["id"], c["why"]), []).append(" ".join(column_label(report)))
+        if why:
+            out += ["Not applicable:", ""] + [f"- {cid} ({', '.join(where)}): {reason}"
+                                              for (cid, reason), where in why.items()] + [""]
     out += ["| interpreter | pass | known | n/a | deviation | error |", "|---|---:|---:|---:|---:|---:|"]
     for label, tally in counts(document):
         out.append(f"| {label} | {tally['pass']} | {tally['known']} | {tally['not-applicable']} | "
                    f"{tally['deviation']} | {tally['error']} |")
     out += [f"| {m['asked']} | not found: {m['why']} | | | | |" for m in document.get("missing_interpreters", ())]
+    known = sorted({(c["known"]["issue"], c["known"]["what"]) for r in document["targets"] for c in r["clauses"]
+                    if c["status"] == "known"})
+    if known:
+        out += ["", "Known deviations:", ""] + [f"- {issue}: {what}" for issue, what in known]
     return out + [""]
+
+
+def _short(issue: str) -> str:
+    """An issue as a cell shows it: ``gh-NNNNN`` as is, a URL by its host (the list below gives it whole)."""
+    return re.sub(r"^https?://([^/]+)/.*$", r"\1", issue)
 
 
 def html_table(document: dict) -> list[str]:

@@ -635,7 +635,8 @@ class Run:
         # a class the engine calls (an adapter's text may name the object it wraps instead).
         if self.exact_origin:
             for name, obj in self.objects.items():
-                text = text.replace(f"0x{id(obj):x}", f"0x<{name}>")
+                # (PyPy pads an address to 16 digits.)
+                text = text.replace(f"0x{id(obj):016x}", f"0x<{name}>").replace(f"0x{id(obj):x}", f"0x<{name}>")
         # Any default object repr names its own class; which class is the implementation's business,
         # as long as the name is a class's (a mangled one is not).
         text = re.sub(r"<([\w.]+) object at 0x", lambda m: "<{cls} object at 0x" if _names_a_class(m.group(1))
@@ -773,12 +774,14 @@ class Run:
         except BaseException as e:  # a target may raise anything, even BaseException
             if action.verb == "new" and not action.in_loop:
                 raise TargetCrashed(f"making the object raised {type(e).__name__}: {e}") from None
-            outcome = ("raises", exception_name(type(e), self.machine), self.describe_args(e))
+            # The harness's waiter is the loop's future: what its error says is the loop's business.
+            args = () if action.verb == "settle" else self.describe_args(e)
+            outcome = ("raises", exception_name(type(e), self.machine), args)
         finally:
             _ASYNCIO_LOG.performing = None
             CONTEXT.reset(token)
             asyncio.set_event_loop(previous)
-        if action.verb == "new" and outcome[0] == "raises":
+        if action.verb == "new" and outcome[0] == "raises":  # (only an in-loop one gets here)
             # Made in a loop callback, and lost with the error: finalized in this step, whether
             # reference counting or (a cycle through the error's frames) the collector frees it.
             gc.collect()
@@ -798,6 +801,9 @@ class Run:
     def _apply(self, action: Action) -> Any:
         verb = action.verb
         t = self.target
+        if action.obj and action.obj not in self.objects and verb not in ("resume", "settle"):
+            # Never made (its creation raised) or gone: nothing to act on, on any target alike.
+            return "<no object>"
         obj: Any = self.objects.get(action.obj) if action.obj else None
         args = [self.make(a) for a in action.args]
         kwargs = {k: self.make(v) for k, v in action.kwargs}

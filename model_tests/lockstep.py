@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any, Iterable, Iterator, Sequence
 
 from ..spec import DeclaredDifference, Machine, Spec, row_matches
+from ..spec.errors import TargetCrashed
 from .engine import Action, Observation, Run, Target, step_context
 from .machines import NOTED_LOOP_CALLS, facts, spec_for
 from .model import Recorder
@@ -260,6 +261,11 @@ class World:
         for run in taking:
             name = run.target.name
             obs = run.perform(action, n)
+            if action.verb == "new" and obs.outcome[0] == "raises" and obs.outcome[:2] != model_obs.outcome[:2]:
+                # Made in a loop callback, it failed where the model's was made (or failed otherwise): as a
+                # plain creation that fails, the target cannot take this step (an error on its clauses).
+                raise TargetCrashed(f"making the object raised {obs.outcome[1]}: "
+                                    f"{', '.join(map(str, obs.outcome[2])) if len(obs.outcome) > 2 else ''}")
             observations[name] = obs
             skipped = self.skipped[name]
             found, used = compare(_without(model_obs, skipped), _without(obs, skipped), name, rows, self.known,

@@ -61,6 +61,48 @@ class Recorder:
         return tuple(obj for obj in alive if obj is not None)
 
 
+class _Scope(dict):
+    """An expression's names: the call's bindings, then the object's fields, read only when named."""
+
+    __slots__ = ("obj", "fields")
+    obj: Any
+    fields: dict[str, str]
+
+    def __missing__(self, name: str) -> Any:
+        attr = self.fields.get(name)
+        if attr is None or self.obj is None:
+            raise KeyError(name)
+        return getattr(self.obj, attr, None)
+
+
+def _arguments(op: OperationPlan, args: tuple, kwargs: dict) -> dict[str, Any]:
+    """The call's arguments by name, defaults filled in (without arguments: the defaults, bound once)."""
+    if args or kwargs:
+        bound = op.signature.bind(*args, **kwargs)
+        bound.apply_defaults()
+        return dict(bound.arguments)
+    cached = _DEFAULTS.get(id(op))
+    if cached is None or cached[0] is not op:
+        bound = op.signature.bind()
+        bound.apply_defaults()
+        cached = _DEFAULTS[id(op)] = (op, dict(bound.arguments))
+    return dict(cached[1])
+
+
+_DEFAULTS: dict[int, tuple[OperationPlan, dict[str, Any]]] = {}
+
+
+def _fields_of(machine: Machine) -> dict[str, str]:
+    """A machine's field names, each to its attribute."""
+    cached = _FIELDS.get(id(machine))
+    if cached is None or cached[0] is not machine:
+        cached = _FIELDS[id(machine)] = (machine, {f.name: f.attr for f in machine.fields})
+    return cached[1]
+
+
+_FIELDS: dict[int, tuple[Machine, dict[str, str]]] = {}
+
+
 class _Call:
     """The scope of one operation call on one model object: an ``Interpreter`` for the verbs."""
 
@@ -71,15 +113,16 @@ class _Call:
         self.raised: BaseException | None = None
 
     def eval(self, expr: str, **extra: Any) -> Any:
-        scope = {f.name: getattr(self.obj, f.attr, None) for f in self.obj.asyncspec_machine.fields}
+        scope = _Scope(self.env)
         scope["self"] = self.obj
-        scope.update(self.env)
         scope.update(extra)
+        scope.obj, scope.fields = self.obj, _fields_of(self.obj.asyncspec_machine)
         try:
             return eval(compiled(expr), self.obj.asyncspec_globals, scope)
         finally:
             # The expression's frame may outlive it (in a traceback through it): it keeps nothing.
             scope.clear()
+            scope.obj = None
 
     def let_go(self) -> None:
         """Forget the object and the bindings: frames that outlive the call keep this scope, not the object."""
@@ -121,9 +164,7 @@ class ModelObject:
 
     def _select(self, op: OperationPlan, args: tuple, kwargs: dict) -> tuple[RowPlan, _Call]:
         """Pick the row that fires, as the plan orders the branches, and record it."""
-        bound = op.signature.bind(*args, **kwargs)
-        bound.apply_defaults()
-        call = _Call(self, dict(bound.arguments))
+        call = _Call(self, _arguments(op, args, kwargs))
         state = self.asyncspec_plan.state_of(getattr(self, self.asyncspec_machine.state_attr, None))
         if state is None and op.operation.kind == "property":
             # A property does not read the state: an uninitialized object answers as a new one.

@@ -27,6 +27,16 @@ KNOWN_DEVIATIONS: tuple[dict[str, Any], ...] = (
      "python": "3.8.0-3.10.1", "issue": "bpo-26552",
      "what": "ensure_future(coro, loop=closed_loop) raises RuntimeError and leaves the coroutine open (never "
              "awaited); fixed by GH-30288 in 3.10.2 and 3.11, not backported to 3.9"},
+    {"targets": ["asyncio:ensure_future"], "clauses": ["EF-CLOSED-LOOP", "EF-SEE-ALSO"],
+     "python": "3.9.0-3.9.99", "implementation": "pypy", "issue": "bpo-26552",
+     "what": "PyPy 3.9 ships CPython 3.9's asyncio: ensure_future(coro, loop=closed_loop) leaves the coroutine "
+             "open"},
+    {"targets": ["asyncio:SelectorEventLoop"], "implementation": "pypy", "python": "3.9.0-3.9.99",
+     "clauses": ["L-CALL-HANDLER", "L-CLOSE", "L-CLOSE-DISCARDS", "L-HANDLER-CONTEXT", "L-HANDLER-SIGNATURE"],
+     "issue": "https://doc.pypy.org/en/latest/cpython_differences.html"
+              "#differences-related-to-garbage-collection-strategies",
+     "what": "close() drops a pending task the loop held, and PyPy, without reference counting, finalizes it at "
+             "a later collection: 'Task was destroyed but it is pending!' comes after the step, not during close()"},
     {"targets": ["asyncio:eager_task_factory", "asyncio:Task"], "clauses": ["T-GET-CORO"],
      "python": "3.12.0-3.12.4", "issue": "gh-122332",
      "what": "get_coro() of a C Task that finished eagerly (its coroutine cleared) crashes the interpreter "
