@@ -341,6 +341,8 @@ class Job:
     progress: int = 0
     done: bool = False
     killed: bool = False
+    #: The worker died or hung before it reported (its report is ``_died``'s).
+    died: bool = False
     proc: Any = None
 
     @property
@@ -360,6 +362,27 @@ _WORKER = ("import runpy, sys; sys.path[:] = [p for p in sys.path if p not in ('
 
 
 def _run_worker(job: Job) -> None:
+    """Run ``job``'s worker to its report. A worker on this interpreter that dies or hangs (a target that
+    segfaults in one step) is run again with the target in a worker of its own, stepped one request at a
+    time, where such a step is an error on its own operation's clauses and the others stay audited."""
+    _run_worker_once(job)
+    request = job.request
+    if not job.died or request.interpreter or request.loop != "asyncio":
+        return
+    from .remote import running_here
+    again = Job(dataclasses.replace(request, interpreter=running_here().as_dict(),
+                                    results=str(job.results.with_suffix(".isolated.jsonl"))))
+    job.proc = None
+    _run_worker_once(again)
+    if again.report is not None and not again.died:
+        first = job.report.get("error") if job.report else None
+        job.report = {**again.report, "interpreter": None, "isolated": first}
+    elif again.unauditable:
+        job.unauditable = again.unauditable
+    job.done = True
+
+
+def _run_worker_once(job: Job) -> None:
     stall = job.request.stall
     log = job.results.with_suffix(".out")
     with open(log, "wb") as out:
@@ -392,6 +415,7 @@ def _run_worker(job: Job) -> None:
             job.report = e["report"]
     if job.report is None and not job.unauditable:
         job.report = _died(job, events, proc.returncode)
+        job.died = True
     job.done = True
 
 

@@ -119,6 +119,10 @@ def text(document: dict) -> str:
             out += ["", f"ERROR {_name(t)}: {e['what']} (at step {e.get('step')}: {e.get('action')})"]
             out += [f"  after: {' -> '.join(e['path'])}"] if e.get("path") else []
             out += ["  its last output:"] + [f"    {line}" for line in e.get("output_tail", ())]
+        if t.get("isolated"):
+            e = t["isolated"]
+            out += ["", f"NOTE {_name(t)}: the in-process audit broke ({e['what']}, at step {e.get('step')}: "
+                        f"{e.get('action')}); re-run with the target in a worker of its own, each step a request"]
         out += [f"\nNOTE {t['target']}: {note}" for note in t.get("notes", ())]
         for ce, ids, evidence in distinct_counterexamples(t):
             out += ["", f"DEVIATION {_name(t)}: {', '.join(ids)}"]

@@ -47,19 +47,31 @@ def test_the_good_target_is_unharmed_by_its_neighbours(broken_report):
 ])
 def test_a_broken_target_gets_an_error_saying_what_and_where(broken_report, name, what):
     report = broken_report[f"broken:{name}"]
-    assert what in report["error"]["what"]
+    # A target that kills its worker is audited again, each step in a worker of its own: what broke the
+    # first worker is said, and the step that breaks is an error on its own operation's clauses.
+    broke = report.get("isolated") or report["error"]
+    assert what in broke["what"], (broke, report["error"])
     assert report["error"]["action"] and report["error"]["step"] is not None
     assert report["summary"]["error"] > 0
 
 
+@pytest.mark.parametrize("name", ["ExitingFuture", "SegfaultFuture"])
+def test_a_target_that_kills_its_worker_in_one_operation_fails_that_operation_only(broken_report, name):
+    report = broken_report[f"broken:{name}"]
+    assert report["isolated"] and "set_result" in report["error"]["action"]
+    errors = {c["id"] for c in report["clauses"] if c["status"] == "error"}
+    assert "F-SET-RESULT" in errors and "F-CANCEL" not in errors, errors
+    assert report["summary"]["pass"] > len(report["clauses"]) // 2, report["summary"]
+
+
 def test_a_worker_that_dies_keeps_what_it_found_and_shows_its_last_output(broken_report):
     report = broken_report["broken:FindsThenSegfaultsFuture"]
-    assert "died of signal SIGSEGV" in report["error"]["what"]
+    assert "died of signal SIGSEGV" in report["isolated"]["what"]
     deviations = {c["id"] for c in report["clauses"] if c["status"] == "deviation"}
     assert "F-RESULT-NOT-READY" in deviations, deviations
     assert report["summary"]["deviation"] == len(deviations) and report["summary"]["error"] > 0
-    assert any("Segmentation fault" in line for line in report["error"]["output_tail"])
-    assert report["error"]["path"][-1] == report["error"]["action"]
+    assert any("Segmentation fault" in line for line in report["isolated"]["output_tail"])
+    assert report["isolated"]["path"][-1] == report["isolated"]["action"]
 
 
 def test_raising_repr_and_recursion_are_deviations_on_their_clauses(broken_report):
@@ -256,7 +268,7 @@ def test_a_target_alone_that_crashes_a_forked_explorer_is_still_reported_as_cras
     # Alone, the target's worker splits its exploration across processes; the crash must not hide there.
     done = audit(f"broken:{name}", "--format", "json", "--examples", "0", "--timeout", "2", "--jobs", "2")
     report = json.loads(done.stdout)["targets"][0]
-    assert what in report["error"]["what"]
+    assert what in report["isolated"]["what"] and what in report["error"]["what"]
 
 
 def test_a_folder_named_asyncspec_in_the_working_directory_shadows_nothing_and_nothing_is_written(tmp_path):
