@@ -195,13 +195,20 @@ def _counts_text(document: dict) -> list[str]:
                    f"{tally['deviation']:>5} {tally['error']:>5}")
     for m in document.get("missing_interpreters", ()):
         out.append(f"{m['asked']:<16} not found: {m['why']}")
+    known, unmet = _known_lines(document)
+    if known:
+        out += ["", "Known deviations:"] + [f"  {line}" for line in known]
+    out += [f"  expected and not shown: {line}" for line in unmet]
+    return out + [""]
+
+
+def _known_lines(document: dict) -> tuple[list[str], list[str]]:
+    """The known deviations shown (``issue: what``), and those expected and not shown."""
     known = sorted({(c["known"]["issue"], c["known"]["what"]) for r in document["targets"] for c in r["clauses"]
                     if c["status"] == "known"})
-    if known:
-        out += ["", "Known deviations:"] + [f"  {issue}: {what}" for issue, what in known]
-    for u in document.get("unmet_known", ()):
-        out.append(f"  expected and not shown: {u['issue']} on {u['interpreter']} ({u['target']}, {u['clause']})")
-    return out + [""]
+    unmet = [f"{u['issue']} on {u['interpreter']} ({u['target']}, {u['clause']})"
+             for u in document.get("unmet_known", ())]
+    return [f"{issue}: {what}" for issue, what in known], unmet
 
 
 def markdown(document: dict) -> list[str]:
@@ -231,14 +238,12 @@ def markdown(document: dict) -> list[str]:
         out.append(f"| {label} | {tally['pass']} | {tally['known']} | {tally['not-applicable']} | "
                    f"{tally['deviation']} | {tally['error']} |")
     out += [f"| {m['asked']} | not found: {m['why']} | | | | |" for m in document.get("missing_interpreters", ())]
-    known = sorted({(c["known"]["issue"], c["known"]["what"]) for r in document["targets"] for c in r["clauses"]
-                    if c["status"] == "known"})
+    known, unmet = _known_lines(document)
     if known:
-        out += ["", "Known deviations:", ""] + [f"- {issue}: {what}" for issue, what in known]
-    unmet = document.get("unmet_known", ())
+        out += ["", "Known deviations:", ""] + [f"- {line}" for line in known]
     if unmet:
         out += ["", "Known deviations expected and not shown (fixed there, or the entry is wrong):", ""]
-        out += [f"- {u['issue']} on {u['interpreter']} ({u['target']}, {u['clause']})" for u in unmet]
+        out += [f"- {line}" for line in unmet]
     return out + [""]
 
 

@@ -264,8 +264,7 @@ class World:
             if action.verb == "new" and obs.outcome[0] == "raises" and obs.outcome[:2] != model_obs.outcome[:2]:
                 # Made in a loop callback, it failed where the model's was made (or failed otherwise): as a
                 # plain creation that fails, the target cannot take this step (an error on its clauses).
-                raise TargetCrashed(f"making the object raised {obs.outcome[1]}: "
-                                    f"{', '.join(map(str, obs.outcome[2])) if len(obs.outcome) > 2 else ''}")
+                raise TargetCrashed(f"making the object raised {obs.outcome[1]}: {', '.join(map(str, obs.outcome[2]))}")
             observations[name] = obs
             skipped = self.skipped[name]
             found, used = compare(_without(model_obs, skipped), _without(obs, skipped), name, rows, self.known,

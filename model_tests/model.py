@@ -81,25 +81,29 @@ def _arguments(op: OperationPlan, args: tuple, kwargs: dict) -> dict[str, Any]:
         bound = op.signature.bind(*args, **kwargs)
         bound.apply_defaults()
         return dict(bound.arguments)
-    cached = _DEFAULTS.get(id(op))
-    if cached is None or cached[0] is not op:
-        bound = op.signature.bind()
-        bound.apply_defaults()
-        cached = _DEFAULTS[id(op)] = (op, dict(bound.arguments))
-    return dict(cached[1])
+    return dict(_once(_DEFAULTS, op, lambda: _bound_defaults(op)))
 
 
-_DEFAULTS: dict[int, tuple[OperationPlan, dict[str, Any]]] = {}
+def _bound_defaults(op: OperationPlan) -> dict[str, Any]:
+    bound = op.signature.bind()
+    bound.apply_defaults()
+    return dict(bound.arguments)
 
 
 def _fields_of(machine: Machine) -> dict[str, str]:
     """A machine's field names, each to its attribute."""
-    cached = _FIELDS.get(id(machine))
-    if cached is None or cached[0] is not machine:
-        cached = _FIELDS[id(machine)] = (machine, {f.name: f.attr for f in machine.fields})
+    return _once(_FIELDS, machine, lambda: {f.name: f.attr for f in machine.fields})
+
+
+def _once(table: dict[int, tuple[Any, Any]], owner: Any, make: Callable[[], Any]) -> Any:
+    """What ``make()`` gives for ``owner``, made once while ``owner`` lives (``table`` is keyed by its id)."""
+    cached = table.get(id(owner))
+    if cached is None or cached[0] is not owner:
+        cached = table[id(owner)] = (owner, make())
     return cached[1]
 
 
+_DEFAULTS: dict[int, tuple[OperationPlan, dict[str, Any]]] = {}
 _FIELDS: dict[int, tuple[Machine, dict[str, str]]] = {}
 
 
@@ -268,10 +272,7 @@ def model_class(machine: Machine, recorder: Recorder) -> type:
 
     The class is built once per loaded machine; each recorder gets a thin subclass of it.
     """
-    cached = _CLASSES.get(id(machine))
-    if cached is None or cached[0] is not machine:
-        cached = _CLASSES[id(machine)] = (machine, _interpreted_class(machine))
-    base = cached[1]
+    base = _once(_CLASSES, machine, lambda: _interpreted_class(machine))
     return type(base.__name__, (base,), {"asyncspec_recorder": recorder, "__module__": __name__,
                                          "__qualname__": base.__qualname__})
 

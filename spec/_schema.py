@@ -656,9 +656,10 @@ def load_machine(
         t = dict(out, trigger=op_name, source="<uninitialized>", dest=None)
         uninitialized[op_name] = _load_row(name, t, {}, parameters, "<uninitialized>." + op_name)
 
+    # (What is not a dict is gated in, for _load_difference to refuse.)
     differences = tuple(_load_difference(name, d) for d in raw.get("differences", ())
-                        if version_matches(d.get("python") if isinstance(d, Mapping) else None, python,
-                                           f"{name}: difference {d.get('id') if isinstance(d, Mapping) else d!r}"))
+                        if not isinstance(d, Mapping)
+                        or version_matches(d.get("python"), python, f"{name}: difference {d.get('id')!r}"))
     observed = tuple(_load_observed(name, o_name, o, parameters) for o_name, o in raw.get("observed", {}).items()
                      if version_matches(o.get("python"), python, f"{name}: observed {o_name!r}"))
     class_attributes = tuple((attr, _class_attribute(name, attr, expr))

@@ -83,6 +83,12 @@ _BEFORE_MSG = {"cancel(msg=msg)": "cancel()", "cancel(msg=cancel_message)": "can
                "self._make_cancelled_error()": "CancelledError()"}
 
 
+#: What the constructor works out first (a variant overlays what differs in its version).
+_LET = {"loop": "get_event_loop() if loop is None else loop",
+        "is_coroutine": "iscoroutine(coro)",
+        "task_context": "copy_context() if context is None else context"}
+
+
 MACHINE = {
     "name": "task",
     "title": "asyncio.Task",
@@ -112,9 +118,7 @@ MACHINE = {
         "params": "coro, *, loop=None, name=None, context=None",
         "doc": "Wrap the coroutine ``coro`` and schedule its first step on the loop.",
         # The one context every step runs in: its field, which the parameter's name shadows here.
-        "let": {"loop": "get_event_loop() if loop is None else loop",
-                "is_coroutine": "iscoroutine(coro)",
-                "task_context": "copy_context() if context is None else context"},
+        "let": _LET,
         "effects": [
             # Refused after the Future part is made, and never reported as destroyed pending.
             {"set": "log_destroy_pending", "to": "False", "if": "not is_coroutine"},
@@ -126,16 +130,11 @@ MACHINE = {
             # The context argument is 3.11's (bpo-46994): before, each step runs in a copy of the current one.
             "python": "<3.11",
             "params": "coro, *, loop=None, name=None",
-            "let": {"loop": "get_event_loop() if loop is None else loop",
-                    "is_coroutine": "iscoroutine(coro)",
-                    "task_context": "copy_context()"},
+            "let": {**_LET, "task_context": "copy_context()"},
         }, {
             "python": ">=3.12",
             "params": "coro, *, loop=None, name=None, context=None, eager_start=False",
-            "let": {"loop": "get_event_loop() if loop is None else loop",
-                    "is_coroutine": "iscoroutine(coro)",
-                    "task_context": "copy_context() if context is None else context",
-                    "eager": "eager_start and loop.is_running()"},
+            "let": {**_LET, "eager": "eager_start and loop.is_running()"},
             "effects": [
                 {"set": "log_destroy_pending", "to": "False", "if": "not is_coroutine"},
                 {"check": "is_coroutine", "raises": "TypeError(f'a coroutine was expected, got {coro!r}')"},
