@@ -24,7 +24,7 @@ import itertools
 import linecache
 from typing import Any, Callable, Iterator
 
-from ..spec import Decision, Guard, GuardTest, Machine, OperationPlan, Plan, RowPlan, class_attribute, plan_of, \
+from ..spec import Decision, Guard, GuardTest, Let, Machine, OperationPlan, Plan, RowPlan, class_attribute, plan_of, \
     resolve_namespace
 
 _counter = itertools.count()
@@ -92,6 +92,26 @@ class _Body:
 
     def bind(self, name: str) -> None:
         self.local.add(name)
+
+    def let(self, let: Let) -> None:
+        """Bind a ``let``: its value; a 'try' let, its value or what it raised, inline."""
+        if not let.error:
+            self.line(f"{let.name} = {self.expr(let.expr)}")
+        else:
+            self.line("try:")
+            with self.block():
+                self.line(f"{let.name} = {self.expr(let.expr)}")
+            self.line("except BaseException as _raised:")
+            with self.block():
+                self.line(f"{let.name} = None")
+                # Its traceback starts where it was raised, not in this frame (which holds the object).
+                self.line("_raised.__traceback__ = _raised.__traceback__.tb_next")
+                self.line(f"{let.error} = _raised")
+            self.line("else:")
+            with self.block():
+                self.line(f"{let.error} = None")
+        for name in let.names:
+            self.bind(name)
 
     def reads_fields(self, text: str) -> bool:
         names = {n.id for n in ast.walk(ast.parse(text, mode="eval")) if isinstance(n, ast.Name)}
@@ -173,9 +193,8 @@ class Compiler:
         return out.lines
 
     def decision(self, body: _Body, decision: Decision) -> None:
-        for name, expr in decision.lets:
-            body.line(f"{name} = {body.expr(expr)}")
-            body.bind(name)
+        for let in decision.lets:
+            body.let(let)
         guards = _Guards(_cacheable_guards(decision))
         for branch in decision.branches:
             tests = [guards.test(t, body) for t in branch.tests]
@@ -183,9 +202,8 @@ class Compiler:
                 guard = branch.attempt.guard
                 body.line(f"if {' and '.join(tests)}:" if tests else "if True:")
                 with body.block():
-                    for name, expr in guard.let:
-                        body.line(f"{name} = {body.expr(expr)}")
-                        body.bind(name)
+                    for let in guard.let:
+                        body.let(let)
                     body.line("try:")
                     with body.block():
                         body.line(f"{guard.bind} = {body.expr(guard.attempt)}")
@@ -222,9 +240,8 @@ class Compiler:
         body = _Body(self, out, set(c.signature.parameters), True)
         doc = c.operation.doc if c.operation else ""
         body.line(f'"""{_docstring(doc)}"""' if doc else "pass")
-        for name, expr in c.lets:
-            body.line(f"{name} = {body.expr(expr)}")
-            body.bind(name)
+        for let in c.lets:
+            body.let(let)
         for init in c.inits:
             line = f"self.{init.field.attr} = {body.expr(init.value)}"
             if init.condition is not None:

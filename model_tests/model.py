@@ -20,7 +20,7 @@ import weakref
 from types import GeneratorType
 from typing import Any, Callable, Generator, Iterator
 
-from ..spec import Attempt, Machine, Observed, OperationPlan, Plan, RowPlan, Spec, class_attribute, compiled, \
+from ..spec import Attempt, Let, Machine, Observed, OperationPlan, Plan, RowPlan, Spec, class_attribute, compiled, \
     plan_of, resolve_namespace
 
 
@@ -127,6 +127,23 @@ class _Call:
             # The expression's frame may outlive it (in a traceback through it): it keeps nothing.
             scope.clear()
             scope.obj = None
+
+    def let(self, let: Let) -> None:
+        """Bind a ``let``: its value; a 'try' let, its value or what it raised."""
+        if not let.error:
+            self.env[let.name] = self.eval(let.expr)
+            return
+        try:
+            value = self.eval(let.expr)
+        except BaseException as e:
+            # Its traceback starts where it was raised: below this frame, eval's and the expression's own.
+            tb = e.__traceback__
+            evaluating = (_Call.let.__code__, _Call.eval.__code__, compiled(let.expr))
+            while tb is not None and tb.tb_frame.f_code in evaluating:
+                tb = tb.tb_next
+            self.env[let.name], self.env[let.error] = None, e.with_traceback(tb)
+        else:
+            self.env[let.name], self.env[let.error] = value, None
 
     def let_go(self) -> None:
         """Forget the object and the bindings: frames that outlive the call keep this scope, not the object."""
@@ -246,13 +263,13 @@ class ModelObject:
 
 def _choose(op: OperationPlan, state: str, call: _Call, globals_: dict[str, Any]) -> RowPlan:
     decision = op.decision(state)
-    for name, expr in decision.lets:
-        call.bind(name, call.eval(expr))
+    for let in decision.lets:
+        call.let(let)
 
     def refuses(attempt: Attempt) -> bool:
         guard = attempt.guard
-        for name, expr in guard.let:
-            call.bind(name, call.eval(expr))
+        for let in guard.let:
+            call.let(let)
         # Matched by class, as ``except`` matches: the name means what it means in the declaration.
         expected = eval(compiled(guard.raises), globals_)
         try:
@@ -299,8 +316,8 @@ def _interpreted_class(machine: Machine) -> type:
         bound = ctor.signature.bind(*args, **kwargs)
         bound.apply_defaults()
         call = _Call(self, dict(bound.arguments))
-        for name, expr in ctor.lets:
-            call.bind(name, call.eval(expr))
+        for let in ctor.lets:
+            call.let(let)
         for init in ctor.inits:
             if init.condition is None or call.eval(init.condition):
                 setattr(self, init.field.attr, call.eval(init.value))

@@ -23,7 +23,7 @@ from ._plan import (
     plan_of,
 )
 from ._schema import (
-    Clause, DeclaredDifference, Field, Guard, Machine, Observed, Operation, Row, State, load_machine, normalise,
+    Clause, DeclaredDifference, Field, Guard, Let, Machine, Observed, Operation, Row, State, load_machine, normalise,
     extended, row_matches, state_part,
 )
 from ._verbs import (
@@ -36,7 +36,7 @@ from .profiles import DEFAULT_PROFILE, PROFILES
 __all__ = [
     "AsyncSpecError", "Append", "Attempt", "Branch", "Call", "Clause", "Constructor", "DECISIONS",
     "DECLARATIONS", "DEFAULT_PROFILE", "Decision", "Delegates", "DeclaredDifference", "Observed", "EFFECTS", "Effect", "Emitter", "Field",
-    "ForEach", "Guard", "GuardTest", "Interpreter", "InvalidSpec", "Keep", "Machine", "OUTPUTS", "Operation",
+    "ForEach", "Guard", "GuardTest", "Let", "Interpreter", "InvalidSpec", "Keep", "Machine", "OUTPUTS", "Operation",
     "OperationPlan", "Output", "PROFILES", "Park", "Plan", "Raises", "Reraises", "Returns", "Row", "RowPlan",
     "Set", "Spec", "State", "Suspend", "class_attribute", "compiled", "extended", "load", "lower", "plan_of", "resolve_namespace", "row_matches", "seed",
     "state_part",

@@ -24,7 +24,7 @@ import operator
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from ._schema import Field, Guard, Machine, Operation, Row, State
+from ._schema import Field, Guard, Let, Machine, Operation, Row, State
 from ._verbs import SILENT, Effect, ForEach, Keep, Output
 
 #: The format's open questions, each answered once, with the evidence.
@@ -40,6 +40,11 @@ DECISIONS: tuple[tuple[str, str, str], ...] = (
      "As its one inspect.Signature says: positional-or-keyword parameters by position, "
      "keyword-only ones by keyword.",
      "The documented call forms: fut.cancel(msg), fut.add_done_callback(fn, context=ctx)."),
+    ("What does a 'try' let bind, and where does its exception's traceback start?",
+     "The value and None, or None and the exception, of any class; the traceback starts below the frame "
+     "that evaluated the expression, where the exception was raised.",
+     "Task.__step_run_and_handle_result's try/except around coro.send/coro.throw; the C Task's "
+     "traceback starts in the coroutine (Lib/asyncio/tasks.py, Modules/_asynciomodule.c)."),
     ("When does the state move within a row?",
      "Just before the first effect that is not a 'set' of a field, or after the last effect.",
      "CPython sets fields, then self._state, then schedules callbacks (Lib/asyncio/futures.py)."),
@@ -104,7 +109,7 @@ class Decision:
     """What one operation does in one state: bind the ``let``s, then take the first branch that holds."""
 
     state: State
-    lets: tuple[tuple[str, str], ...]
+    lets: tuple[Let, ...]
     branches: tuple[Branch, ...]
 
     @property
@@ -159,7 +164,7 @@ class FieldInit:
 class Constructor:
     operation: Operation | None
     signature: inspect.Signature
-    lets: tuple[tuple[str, str], ...]
+    lets: tuple[Let, ...]
     inits: tuple[FieldInit, ...]
     initial: State
     #: Run once the fields hold their initial values and the state is the initial one.
@@ -260,13 +265,13 @@ def _reads(m: Machine, decisions: tuple[Decision, ...]) -> frozenset[str]:
     texts: list[str] = []
     read: set[str] = set()
     for d in decisions:
-        texts += [expr for _, expr in d.lets]
+        texts += [let.expr for let in d.lets]
         for branch in d.branches:
             for test in branch.tests:
                 texts.append(test.guard.expr)
             if branch.attempt is not None:
                 guard = branch.attempt.guard
-                texts += [guard.attempt] + [expr for _, expr in guard.let]
+                texts += [guard.attempt] + [let.expr for let in guard.let]
             for row in branch.rows:
                 for effect in row.effects:
                     texts += [x.text for x in effect.expressions()]

@@ -96,41 +96,6 @@ def wrap_awaitable_generator(awaitable: Any) -> Any:
     return (yield from awaitable.__await__())
 
 
-class Resumed:
-    """What one resumption of a coroutine did: the value it yielded, or the exception it raised."""
-
-    __slots__ = ("value", "error")
-
-    def __init__(self, value: Any, error: BaseException | None) -> None:
-        self.value = value
-        self.error = error
-
-    def __repr__(self) -> str:
-        return f"Resumed(value={self.value!r}, error={self.error!r})"
-
-
-def resume(coro: Any, exc: BaseException | None) -> Resumed:
-    """Send None into ``coro``, or throw ``exc`` into it, as a Task's step does; say what came out."""
-    try:
-        value = coro.send(None) if exc is None else coro.throw(exc)
-    except BaseException as e:  # the step's outcome, whatever it is: the declaration decides on it
-        # The traceback starts in the coroutine, as the C Task's does. This frame's caller is the task's
-        # step, which holds the task: a traceback through here would tie the task to its own exception.
-        tb = e.__traceback__
-        e.__traceback__ = tb.tb_next if tb is not None else None
-        return Resumed(None, e)
-    return Resumed(value, None)
-
-
-def error_of(future: Any) -> BaseException | None:
-    """The exception ``future.result()`` raises (cancellation included), or None when it returns."""
-    try:
-        future.result()
-    except BaseException as e:
-        return e
-    return None
-
-
 def run_eagerly(loop: Any, task: Any, context: Any, step: Any) -> None:
     """Run a Task's first step now, as asyncio's eager start does (3.12+).
 

@@ -40,8 +40,11 @@ A machine is declared as plain data in the ``transitions`` library's format
   ``do`` may ``bind`` its value to a name for the later effects, and name a
   ``finally`` call made however it ends; ``check`` raises the given
   exception unless its expression holds.
-* ``let`` on a row: names evaluated before its guards (the guards see them),
-  such as a Task step's ``step = resume(coro, exc)``.
+* ``let`` on a row: names evaluated before its guards (the guards see them).
+  A name's value is an expression, or ``{"try": expr, "except": name}``: the
+  expression's outcome, as a Task's step resumes its coroutine. The let's own
+  name gets the value (None if it raised) and ``except``'s name the exception
+  it raised (None if it returned), its traceback starting where it was raised.
 * ``unreachable`` on a row: why no public call reaches it (a done Task's
   step). Coverage does not ask for it, the audit reports its clause not
   applicable when it has no other row, and diagrams mark it.
@@ -117,6 +120,40 @@ class Clause:
 
 
 @dataclass(frozen=True)
+class Let:
+    """A name bound before a decision's guards: to ``expr``'s value, or, with ``error``, to its outcome.
+
+    With ``error``, ``name`` gets the value (None if evaluating ``expr`` raised)
+    and ``error`` the exception it raised (None if it returned), with its
+    traceback starting where it was raised: not in the frame that evaluated it.
+    """
+
+    name: str
+    expr: str
+    error: str = ""
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return (self.name, self.error) if self.error else (self.name,)
+
+
+def parse_lets(raw: Any, sub: Any, where: str) -> tuple[Let, ...]:
+    """A declaration's ``let``: each name to an expression, or to ``{"try": expr, "except": name}``."""
+    if not isinstance(raw, dict):
+        raise InvalidSpec(where, "'let': a dict of names", raw)
+    lets = []
+    for name, value in raw.items():
+        if isinstance(value, str):
+            lets.append(Let(name, sub(value)))
+        elif isinstance(value, dict) and set(value) == {"try", "except"} and isinstance(value["except"], str):
+            lets.append(Let(name, sub(value["try"]), value["except"]))
+        else:
+            raise InvalidSpec(f"{where} let {name!r}", "an expression, or {'try': expression, 'except': name}",
+                              value)
+    return tuple(lets)
+
+
+@dataclass(frozen=True)
 class Guard:
     name: str
     expr: str = ""
@@ -124,7 +161,7 @@ class Guard:
     attempt: str = ""
     raises: str = ""
     bind: str = ""
-    let: tuple[tuple[str, str], ...] = ()
+    let: tuple[Let, ...] = ()
 
     @property
     def is_attempt(self) -> bool:
@@ -208,7 +245,7 @@ class Row:
     conditions: tuple[str, ...] = ()
     unless: tuple[str, ...] = ()
     effects: tuple[Effect, ...] = ()
-    let: tuple[tuple[str, str], ...] = ()
+    let: tuple[Let, ...] = ()
     output: Output | None = None
     clauses: tuple[str, ...] = ()
     #: Why no public use of the object reaches the row ("" for a row that is reachable): it is
@@ -275,7 +312,7 @@ class Machine:
     namespace: Mapping[str, str]
     parameters: Mapping[str, str]
     constructor: Operation | None = None
-    constructor_let: tuple[tuple[str, str], ...] = ()
+    constructor_let: tuple[Let, ...] = ()
     #: What the constructor does once the fields are initialised and the state is the initial one.
     constructor_effects: tuple[Effect, ...] = ()
     uninitialized: Mapping[str, Row] = field(default_factory=dict)
@@ -588,7 +625,7 @@ def load_machine(
                                     tuple(op.get("aliases", ())), probe, signature, op.get("field", ""), not_yet))
 
     constructor = None
-    constructor_let: tuple[tuple[str, str], ...] = ()
+    constructor_let: tuple[Let, ...] = ()
     constructor_effects: tuple[Effect, ...] = ()
     if "constructor" in raw:
         where = f"{name}: constructor"
@@ -596,7 +633,7 @@ def load_machine(
         params = c.get("params", "")
         constructor = Operation("__init__", params, "command", c.get("doc", ""),
                                 signature=signature_of(params, where))
-        constructor_let = tuple((k, substitute(v, parameters, where) or "") for k, v in c.get("let", {}).items())
+        constructor_let = parse_lets(c.get("let", {}), lambda x: substitute(x, parameters, where) or "", where)
         constructor_effects = tuple(parse_effect(e, lambda x: substitute(x, parameters, where) or "", where)
                                     for e in c.get("effects", ()))
 
@@ -619,7 +656,7 @@ def load_machine(
             g_name, substitute(v.get("expr", ""), parameters, where) or "", g.get("doc", ""),
             substitute(v.get("attempt", ""), parameters, where) or "", v.get("raises", ""),
             v.get("bind", ""),
-            tuple((k, substitute(e, parameters, where) or "") for k, e in v.get("let", {}).items()),
+            parse_lets(v.get("let", {}), lambda x: substitute(x, parameters, where) or "", where),
         )
 
     # A row of an operation this Python does not have is not there either.
@@ -747,7 +784,7 @@ def _load_row(machine: str, t: Mapping[str, Any], group_sizes: Mapping, paramete
         conditions=_as_tuple(t.get("conditions"), where + " conditions"),
         unless=_as_tuple(t.get("unless"), where + " unless"),
         effects=tuple(parse_effect(e, sub, where) for e in t.get("effects", ())),
-        let=tuple((k, sub(v)) for k, v in let.items()),
+        let=parse_lets(let, sub, where),
         output=parse_output(t, sub, where),
         clauses=_as_tuple(t.get("clauses"), where + " clauses"),
         unreachable=t.get("unreachable", ""),
@@ -865,7 +902,7 @@ def check_each_pair_defined_once(m: Machine) -> None:
                                   [r.id for r in fallbacks] or "none")
             if len({r.let for r in rows}) > 1:
                 raise InvalidSpec(where, "the same 'let' on every row (it is evaluated before the guards)",
-                                  [dict(r.let) for r in rows])
+                                  [r.let for r in rows])
             seen = set()
             for r in rows:
                 key = (frozenset(r.conditions), frozenset(r.unless))
@@ -963,20 +1000,20 @@ def check_expressions(m: Machine) -> None:
     base = {f.name for f in m.fields} | set(m.namespace) | _BUILTINS | {"self"}
     binds = {g.bind for g in m.guards.values() if g.bind}
     # A guard is tested after its decision's ``let``s: it sees the names any row binds there.
-    lets = {k for r in m.rows for k, _ in r.let}
+    lets = {k for r in m.rows for let in r.let for k in let.names}
     for g in m.guards.values():
         scope = base | _all_param_names(m) | binds | lets
-        for _, expr in g.let:
-            _check_expr(m, expr, scope, f"{m.name}: guard {g.name!r}")
-        scope |= {k for k, _ in g.let}
+        for let in g.let:
+            _check_expr(m, let.expr, scope, f"{m.name}: guard {g.name!r}")
+        scope |= {k for let in g.let for k in let.names}
         for expr in (g.expr, g.attempt):
             if expr:
                 _check_expr(m, expr, scope, f"{m.name}: guard {g.name!r}")
     for r in list(m.rows) + list(m.uninitialized.values()):
         where = f"{m.name}: row {r.id!r}"
-        scope = base | set(m.operation(r.trigger).param_names) | {k for k, _ in r.let} | binds
-        for _, expr in r.let:
-            _check_expr(m, expr, scope, where)
+        scope = base | set(m.operation(r.trigger).param_names) | {k for let in r.let for k in let.names} | binds
+        for let in r.let:
+            _check_expr(m, let.expr, scope, where)
         for e in r.effects:
             for x in e.expressions():
                 _check_expr(m, x.text, scope | set(x.extra), f"{where} effect {x.role!r}")
@@ -992,7 +1029,7 @@ def check_expressions(m: Machine) -> None:
     for attr, expr in m.class_attributes:
         _check_expr(m, expr, set(m.namespace) | _BUILTINS, f"{m.name}: class attribute {attr!r}")
     if m.constructor is not None:
-        scope = base | set(m.constructor.param_names) | {k for k, _ in m.constructor_let}
+        scope = base | set(m.constructor.param_names) | {k for let in m.constructor_let for k in let.names}
         for f in m.fields:
             for value in (f.default, f.init, f.init_if):
                 if value is not None:

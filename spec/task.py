@@ -36,11 +36,15 @@ _STEP_AGAIN = "loop.call_soon(self._step, context=context)"
 _STEP_FIRST = "loop.call_soon(self._step, context=task_context)"
 _CANCELLED_ERROR = "CancelledError() if cancel_message is None else CancelledError(cancel_message)"
 _FINISH_WITH = [
-    {"set": "exception", "to": "step.error"},
-    {"set": "exception_tb", "to": "step.error.__traceback__"},
+    {"set": "exception", "to": "error"},
+    {"set": "exception_tb", "to": "error.__traceback__"},
     SCHEDULE_CALLBACKS,
     {"set": "log_traceback", "to": "True"},
 ]
+# The step resumes the coroutine: what it yielded, or what it raised (StopIteration when it returned).
+_RESUME = {"yielded": {"try": "coro.send(None) if exc is None else coro.throw(exc)", "except": "error"}}
+# The wake-up asks the awaited future for its answer: the exception to throw in, or None.
+_ANSWER = {"answer": {"try": "future.result()", "except": "error"}}
 _UNREACHABLE_DONE = ("A done task schedules no step and waits on no future: only a direct call of the "
                      "internal callback reaches it.")
 _STEP_DONE = "InvalidStateError(f'_step(): already done: {self!r}, {exc!r}')"
@@ -110,8 +114,6 @@ MACHINE = {
         "leave_task": "asyncio.tasks:_leave_task",
         "task_repr": "asyncspec.spec._prelude:task_repr",
         "task_get_stack": "asyncio.base_tasks:_task_get_stack",
-        "resume": "asyncspec.spec._prelude:resume",
-        "error_of": "asyncspec.spec._prelude:error_of",
         "run_eagerly": "asyncspec.spec._prelude:run_eagerly",
     },
     "constructor": {
@@ -195,21 +197,21 @@ MACHINE = {
                                "doc": "The coroutine raised the CancelledError that cancelled the task, "
                                       "and no one has been given it yet."},
         "must_cancel": {"expr": "must_cancel", "doc": "A cancel was requested and not yet delivered."},
-        "stopped": {"expr": "isinstance(step.error, StopIteration)", "doc": "The coroutine returned."},
-        "raised_cancelled": {"expr": "isinstance(step.error, CancelledError)",
+        "stopped": {"expr": "isinstance(error, StopIteration)", "doc": "The coroutine returned."},
+        "raised_cancelled": {"expr": "isinstance(error, CancelledError)",
                              "doc": "The coroutine let a CancelledError out."},
-        "raised_fatal": {"expr": "isinstance(step.error, (KeyboardInterrupt, SystemExit))",
+        "raised_fatal": {"expr": "isinstance(error, (KeyboardInterrupt, SystemExit))",
                          "doc": "The coroutine raised KeyboardInterrupt or SystemExit."},
-        "raised": {"expr": "step.error is not None", "doc": "The coroutine raised another exception."},
-        "yielded_future": {"expr": "getattr(step.value, '_asyncio_future_blocking', None) is not None",
+        "raised": {"expr": "error is not None", "doc": "The coroutine raised another exception."},
+        "yielded_future": {"expr": "getattr(yielded, '_asyncio_future_blocking', None) is not None",
                            "doc": "The coroutine yielded a future (the Future protocol's marker)."},
-        "other_loop": {"expr": "future_loop(step.value) is not loop",
+        "other_loop": {"expr": "future_loop(yielded) is not loop",
                        "doc": "The future belongs to another loop than the task's."},
-        "blocking": {"expr": "step.value._asyncio_future_blocking",
+        "blocking": {"expr": "yielded._asyncio_future_blocking",
                      "doc": "The future was yielded by its __await__ (its blocking flag is set)."},
-        "awaits_itself": {"expr": "step.value is self", "doc": "The future yielded is the task itself."},
-        "yielded_none": {"expr": "step.value is None", "doc": "A bare yield: give up one loop iteration."},
-        "yielded_generator": {"expr": "isgenerator(step.value)", "doc": "The coroutine yielded a generator."},
+        "awaits_itself": {"expr": "yielded is self", "doc": "The future yielded is the task itself."},
+        "yielded_none": {"expr": "yielded is None", "doc": "A bare yield: give up one loop iteration."},
+        "yielded_generator": {"expr": "isgenerator(yielded)", "doc": "The coroutine yielded a generator."},
         "pending_destroyed": {"expr": "log_destroy_pending", "doc": "The task reports being collected pending."},
     },
     "transitions": [
@@ -303,60 +305,60 @@ MACHINE = {
                        "clauses": ["T-STEP-DONE"]}),
         *_each(_DONE, {"trigger": "_step_run_and_handle_result", "dest": None, "raises": _STEP_DONE,
                        "unreachable": _UNREACHABLE_DONE, "clauses": ["T-STEP-DONE"]}),
-        {"trigger": "_wakeup", "source": "PENDING", "dest": None, "effects": [{"do": "self._step(error_of(future))"}],
+        {"trigger": "_wakeup", "source": "PENDING", "dest": None, "let": _ANSWER, "effects": [{"do": "self._step(error)"}],
          "returns": "None", "clauses": ["T-WAKEUP"]},
-        *_each(_DONE, {"trigger": "_wakeup", "dest": None, "effects": [{"do": "self._step(error_of(future))"}],
+        *_each(_DONE, {"trigger": "_wakeup", "dest": None, "let": _ANSWER, "effects": [{"do": "self._step(error)"}],
                        "returns": "None", "unreachable": _UNREACHABLE_DONE, "clauses": ["T-WAKEUP"]}),
         # Each outcome of resuming the coroutine, in the order the step tests them.
-        *[dict(row, trigger="_step_run_and_handle_result", source="PENDING", let={"step": "resume(coro, exc)"})
+        *[dict(row, trigger="_step_run_and_handle_result", source="PENDING", let=_RESUME)
           for row in (
               {"dest": "CANCELLED", "conditions": ["stopped", "must_cancel"],
                "effects": [{"set": "must_cancel", "to": "False"}, {"set": "log_traceback", "to": "False"},
                            SCHEDULE_CALLBACKS],
                "returns": "None", "clauses": ["T-CANCEL-BEFORE-STOP", "F-SCHEDULE-CALLBACKS"]},
               {"dest": "FINISHED", "conditions": ["stopped"],
-               "effects": [{"set": "result", "to": "step.error.value"}, SCHEDULE_CALLBACKS],
+               "effects": [{"set": "result", "to": "error.value"}, SCHEDULE_CALLBACKS],
                "returns": "None", "clauses": ["T-RETURNS", "T-DONE", "F-SCHEDULE-CALLBACKS"]},
               {"dest": "CANCELLED", "conditions": ["raised_cancelled"],
-               "effects": [{"set": "cancelled_exc", "to": "step.error"}, {"set": "log_traceback", "to": "False"},
+               "effects": [{"set": "cancelled_exc", "to": "error"}, {"set": "log_traceback", "to": "False"},
                            {"set": "cancel_message", "to": "None"}, SCHEDULE_CALLBACKS],
                "returns": "None", "clauses": ["T-RAISES-CANCELLED", "T-CANCELLED", "F-SCHEDULE-CALLBACKS"]},
-              {"dest": "FINISHED", "conditions": ["raised_fatal"], "effects": _FINISH_WITH, "raises": "step.error",
+              {"dest": "FINISHED", "conditions": ["raised_fatal"], "effects": _FINISH_WITH, "raises": "error",
                "clauses": ["T-RAISES-FATAL", "F-SCHEDULE-CALLBACKS"]},
               {"dest": "FINISHED", "conditions": ["raised"], "effects": _FINISH_WITH, "returns": "None",
                "clauses": ["T-RAISES", "T-DONE", "F-SCHEDULE-CALLBACKS"]},
               {"dest": None, "conditions": ["yielded_future", "other_loop"],
                "effects": [{"do": _STEP_SOON.format(
-                   exc="RuntimeError(f'Task {self!r} got Future {step.value!r} attached to a different loop')")}],
+                   exc="RuntimeError(f'Task {self!r} got Future {yielded!r} attached to a different loop')")}],
                "returns": "None", "clauses": ["T-OTHER-LOOP"]},
               {"dest": None, "conditions": ["yielded_future", "blocking", "awaits_itself"],
                "effects": [{"do": _STEP_SOON.format(exc="RuntimeError(f'Task cannot await on itself: {self!r}')")}],
                "returns": "None", "clauses": ["T-AWAITS-ITSELF"]},
               *_since("3.9", {"dest": None, "conditions": ["yielded_future", "blocking", "must_cancel"],
-                              "effects": [{"do": "setattr(step.value, '_asyncio_future_blocking', False)"},
-                                          {"do": "step.value.add_done_callback(self._wakeup, context=context)"},
-                                          {"set": "fut_waiter", "to": "step.value"},
+                              "effects": [{"do": "setattr(yielded, '_asyncio_future_blocking', False)"},
+                                          {"do": "yielded.add_done_callback(self._wakeup, context=context)"},
+                                          {"set": "fut_waiter", "to": "yielded"},
                                           {"set": "must_cancel", "to": "not fut_waiter.cancel(msg=cancel_message)"}],
                               "returns": "None", "clauses": ["T-WAITS", "T-CANCEL-WAITER", "T-SCHEDULE"]},
                       _BEFORE_MSG),
               {"dest": None, "conditions": ["yielded_future", "blocking"],
-               "effects": [{"do": "setattr(step.value, '_asyncio_future_blocking', False)"},
-                           {"do": "step.value.add_done_callback(self._wakeup, context=context)"},
-                           {"set": "fut_waiter", "to": "step.value"}],
+               "effects": [{"do": "setattr(yielded, '_asyncio_future_blocking', False)"},
+                           {"do": "yielded.add_done_callback(self._wakeup, context=context)"},
+                           {"set": "fut_waiter", "to": "yielded"}],
                "returns": "None", "clauses": ["T-WAITS", "T-SCHEDULE", "T-LOOP-ONE"]},
               {"dest": None, "conditions": ["yielded_future"],
                "effects": [{"do": _STEP_SOON.format(
-                   exc="RuntimeError(f'yield was used instead of yield from in task {self!r} with {step.value!r}')")}],
+                   exc="RuntimeError(f'yield was used instead of yield from in task {self!r} with {yielded!r}')")}],
                "returns": "None", "clauses": ["T-NOT-BLOCKING"]},
               {"dest": None, "conditions": ["yielded_none"], "effects": [{"do": _STEP_AGAIN}],
                "returns": "None", "clauses": ["T-BARE-YIELD"]},
               {"dest": None, "conditions": ["yielded_generator"],
                "effects": [{"do": _STEP_SOON.format(
                    exc="RuntimeError(f'yield was used instead of yield from for generator in task {self!r} "
-                       "with {step.value!r}')")}],
+                       "with {yielded!r}')")}],
                "returns": "None", "clauses": ["T-YIELDED-GENERATOR"]},
               {"dest": None, "effects": [{"do": _STEP_SOON.format(
-                  exc="RuntimeError(f'Task got bad yield: {step.value!r}')")}],
+                  exc="RuntimeError(f'Task got bad yield: {yielded!r}')")}],
                "returns": "None", "clauses": ["T-BAD-YIELD"]},
           )],
         # -- eager start (3.12+) -----------------------------------------------------------------

@@ -502,7 +502,7 @@ def test_a_completed_future_is_freed_without_the_cycle_collector(loop):
 
 def test_a_finished_task_is_freed_without_the_cycle_collector(loop):
     # Each way a task finishes leaves an exception (or none) whose traceback holds the frames that
-    # caught it; none of them may hold the task (the wake-up callback's once did, through error_of).
+    # caught it; none of them may hold the task (the wake-up callback's frame once did).
     async def raises():
         raise ValueError("from the coroutine")
 
