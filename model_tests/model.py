@@ -90,11 +90,6 @@ def _bound_defaults(op: OperationPlan) -> dict[str, Any]:
     return dict(bound.arguments)
 
 
-def _fields_of(machine: Machine) -> dict[str, str]:
-    """A machine's field names, each to its attribute."""
-    return _once(_FIELDS, machine, lambda: {f.name: f.attr for f in machine.fields})
-
-
 def _once(table: dict[int, tuple[Any, Any]], owner: Any, make: Callable[[], Any]) -> Any:
     """What ``make()`` gives for ``owner``, made once while ``owner`` lives (``table`` is keyed by its id)."""
     cached = table.get(id(owner))
@@ -104,7 +99,6 @@ def _once(table: dict[int, tuple[Any, Any]], owner: Any, make: Callable[[], Any]
 
 
 _DEFAULTS: dict[int, tuple[OperationPlan, dict[str, Any]]] = {}
-_FIELDS: dict[int, tuple[Machine, dict[str, str]]] = {}
 
 
 class _Call:
@@ -120,7 +114,7 @@ class _Call:
         scope = _Scope(self.env)
         scope["self"] = self.obj
         scope.update(extra)
-        scope.obj, scope.fields = self.obj, _fields_of(self.obj.asyncspec_machine)
+        scope.obj, scope.fields = self.obj, self.obj.asyncspec_fields
         try:
             return eval(compiled(expr), self.obj.asyncspec_globals, scope)
         finally:
@@ -174,6 +168,8 @@ class ModelObject:
 
     asyncspec_machine: Machine
     asyncspec_plan: Plan
+    #: The machine's field names, each to its attribute.
+    asyncspec_fields: dict[str, str]
     asyncspec_globals: dict[str, Any]
     asyncspec_recorder: Recorder
 
@@ -303,6 +299,7 @@ def _interpreted_class(machine: Machine) -> type:
     namespace: dict[str, Any] = {
         "asyncspec_machine": machine,
         "asyncspec_plan": plan,
+        "asyncspec_fields": {f.name: f.attr for f in machine.fields},
         "asyncspec_globals": globals_,
         "__module__": __name__,
         "__qualname__": machine.title.rsplit(".", 1)[-1],
@@ -370,9 +367,21 @@ def model_function(machine: Machine, recorder: Recorder) -> Callable[..., Any]:
     return function
 
 
+class _Models(dict):
+    """The models of a spec's machines by name, each built when first asked for (a world uses one or two)."""
+
+    def __init__(self, spec: Spec, recorder: Recorder) -> None:
+        super().__init__()
+        self.spec, self.recorder = spec, recorder
+
+    def __missing__(self, name: str) -> Any:
+        m = self.spec.machines[name]
+        made = self[name] = model_function(m, self.recorder) if plan_of(m).function else model_class(m, self.recorder)
+        return made
+
+
 def build(spec: Spec, recorder: Recorder) -> dict[str, Any]:
     """The model of every machine of ``spec`` by name: a class, or a function for a function machine."""
-    return {name: model_function(m, recorder) if plan_of(m).function else model_class(m, recorder)
-            for name, m in spec.machines.items()}
+    return _Models(spec, recorder)
 
 
