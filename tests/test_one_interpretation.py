@@ -135,6 +135,37 @@ def test_an_attempt_matches_its_exception_by_class_on_both_backends():
     assert got[0] == got[1] and got[0][1] is concurrent.futures.CancelledError
 
 
+def test_a_try_let_binds_the_outcome_and_the_traceback_starts_where_it_was_raised_on_both_backends():
+    # json.loads raises from json's own frames: the traceback starts there, in neither backend's frame.
+    rows = [{"trigger": "op", "source": s, "dest": "B" if s == "A" else None,
+             "let": {"got": {"try": "loads(text)", "except": "error"}},
+             "returns": "(got, error)", "clauses": ["X"]} for s in "AB"]
+    raw = _box(rows, namespace={"loads": "json:loads"}, operations={"op": {"params": "text"}})
+    compiled, model = _both(raw)
+    for cls in (compiled, model):
+        assert cls().op("[1]") == ([1], None)
+        got, error = cls().op("[")
+        assert got is None and type(error).__name__ == "JSONDecodeError"
+        assert error.__traceback__.tb_frame.f_code.co_name == "loads", cls
+    # Raised by the expression itself (no frame of its own below it): no traceback at all, on both.
+    raw = _box([dict(r, let={"got": {"try": "1 // x", "except": "error"}}) for r in rows],
+               operations={"op": {"params": "x"}})
+    compiled, model = _both(raw)
+    for cls in (compiled, model):
+        assert cls().op(1) == (1, None)
+        got, error = cls().op(0)
+        assert got is None and isinstance(error, ZeroDivisionError) and error.__traceback__ is None, cls
+
+
+def test_a_let_is_an_expression_or_a_try_and_nothing_else():
+    from asyncspec.spec.errors import InvalidSpec
+
+    rows = [{"trigger": "op", "source": s, "dest": "B", "let": {"got": {"try": "x", "catch": "e"}},
+             "returns": "got", "clauses": ["X"]} for s in "AB"]
+    with pytest.raises(InvalidSpec, match="let 'got'"):
+        load_machine(_box(rows), PYTHON)
+
+
 # The vocabulary of generated declarations: every verb, guards of both polarities, an attempt.
 _GUARDS = {
     "positive": {"expr": "x > 0"},
