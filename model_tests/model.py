@@ -381,7 +381,8 @@ class _Models(dict):
 
 
 def build(spec: Spec, recorder: Recorder) -> dict[str, Any]:
-    """The model of every machine of ``spec`` by name: a class, or a function for a function machine."""
+    """The models of ``spec``'s machines by name, each a class, or a function for a function machine,
+    built when first asked for."""
     return _Models(spec, recorder)
 
 
