@@ -86,7 +86,7 @@ import inspect
 import re
 import string
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Mapping
+from typing import Any, Callable, Iterable, Mapping
 
 from ._verbs import OUTPUTS, Delegates, Effect, Output, Reraises, parse_effect, parse_output
 from .errors import InvalidSpec
@@ -137,7 +137,7 @@ class Let:
         return (self.name, self.error) if self.error else (self.name,)
 
 
-def parse_lets(raw: Any, sub: Any, where: str) -> tuple[Let, ...]:
+def parse_lets(raw: Any, sub: Callable[[str], str], where: str) -> tuple[Let, ...]:
     """A declaration's ``let``: each name to an expression, or to ``{"try": expr, "except": name}``."""
     if not isinstance(raw, dict):
         raise InvalidSpec(where, "'let': a dict of names", raw)
@@ -633,9 +633,11 @@ def load_machine(
         params = c.get("params", "")
         constructor = Operation("__init__", params, "command", c.get("doc", ""),
                                 signature=signature_of(params, where))
-        constructor_let = parse_lets(c.get("let", {}), lambda x: substitute(x, parameters, where) or "", where)
-        constructor_effects = tuple(parse_effect(e, lambda x: substitute(x, parameters, where) or "", where)
-                                    for e in c.get("effects", ()))
+        def sub(expr: str) -> str:
+            return substitute(expr, parameters, where) or ""
+
+        constructor_let = parse_lets(c.get("let", {}), sub, where)
+        constructor_effects = tuple(parse_effect(e, sub, where) for e in c.get("effects", ()))
 
     fields = tuple(
         Field(f_name, f.get("attr", f"_{f_name}"), f.get("default"), f.get("init"),
