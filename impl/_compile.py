@@ -22,9 +22,10 @@ import ast
 import contextlib
 import itertools
 import linecache
-from typing import Any, Callable, Iterator
+from dataclasses import dataclass
+from typing import Any, Callable, Iterator, Union
 
-from ..spec import Decision, Guard, GuardTest, Let, Machine, OperationPlan, Plan, RowPlan, class_attribute, plan_of, \
+from ..spec import Branch, Decision, Guard, GuardTest, Let, Machine, OperationPlan, Plan, RowPlan, class_attribute, plan_of, \
     resolve_namespace
 
 _counter = itertools.count()
@@ -87,6 +88,17 @@ class _Body:
     def expr(self, text: str, extra: tuple[str, ...] = (), unpacked: bool = False) -> str:
         return self.compiler.expr(text, self.local | set(extra), unpacked)
 
+    def statement(self, text: str) -> str:
+        """An expression run for its effect; ``setattr(obj, 'name', value)`` written as the assignment it is."""
+        call = ast.parse(text, mode="eval").body
+        if (isinstance(call, ast.Call) and isinstance(call.func, ast.Name) and call.func.id == "setattr"
+                and len(call.args) == 3 and not call.keywords and isinstance(call.args[1], ast.Constant)
+                and isinstance(call.args[1].value, str) and call.args[1].value.isidentifier()
+                and "setattr" not in self.compiler.namespace):
+            obj, _, value = (self.expr(ast.unparse(a)) for a in call.args)
+            return f"{obj}.{call.args[1].value} = {value}"
+        return self.expr(text)
+
     def attr(self, field: str) -> str:
         return f"self.{self.compiler.fields[field]}"
 
@@ -96,7 +108,15 @@ class _Body:
     def let(self, let: Let) -> None:
         """Bind a ``let``: its value; a 'try' let, its value or what it raised, inline."""
         if not let.error:
-            self.line(f"{let.name} = {self.expr(let.expr)}")
+            value = ast.parse(let.expr, mode="eval").body
+            if (isinstance(value, ast.IfExp) and isinstance(value.orelse, ast.Name) and value.orelse.id == let.name
+                    and let.name in self.local):
+                # ``x = a if c else x``, x a local already, is ``if c: x = a``.
+                self.line(f"if {self.expr(ast.unparse(value.test))}:")
+                with self.block():
+                    self.line(f"{let.name} = {self.expr(ast.unparse(value.body))}")
+            else:
+                self.line(f"{let.name} = {self.expr(let.expr)}")
         else:
             self.line("try:")
             with self.block():
@@ -112,6 +132,9 @@ class _Body:
                 self.line(f"{let.error} = None")
         for name in let.names:
             self.bind(name)
+
+    def delegate(self, operation: str) -> None:
+        self.compiler.delegate(self, operation)
 
     def reads_fields(self, text: str) -> bool:
         names = {n.id for n in ast.walk(ast.parse(text, mode="eval")) if isinstance(n, ast.Name)}
@@ -135,6 +158,7 @@ class Compiler:
         self.m = machine
         self.plan: Plan = plan_of(machine)
         self.fields = {f.name: f.attr for f in machine.fields}
+        self.namespace = resolve_namespace(machine)
 
     def expr(self, text: str, local: set[str], unpacked: bool = False) -> str:
         tree = ast.parse(text, mode="eval")
@@ -161,17 +185,24 @@ class Compiler:
         if not method:
             (decision,) = op.decisions
             self.decision(body.scope(), decision)
-            return _function(header, finish(out))
+        else:
+            self.dispatch(body, op)
+        return _function(header, finish(out))
+
+    def dispatch(self, body: _Body, op: OperationPlan) -> None:
+        """Write what ``op`` does, by state, where ``body`` stands."""
+        indent = "    " * (body.out.depth - 1)
         branches = _merge([(d.state.name, self._decision_source(d, body.local)) for d in op.decisions])
         uninitialized = op.uninitialized
         if len(branches) == 1 and uninitialized is None:
             # Every state does the same: nothing to test.
-            out.lines.extend(branches[0][1])
-            return _function(header, finish(out))
+            body.out.lines.extend(indent + line for line in branches[0][1])
+            return
         tests = len(branches) - (uninitialized is None)
         if tests == 1 and uninitialized is None:
-            # Two ways to go: the shorter falls through first (a query's answer, not the work).
-            branches.sort(key=lambda branch: len(branch[1]))
+            # Two ways to go: test the one with fewer states (fewer comparisons); if even, the
+            # shorter falls through first (a query's answer, not the work).
+            branches.sort(key=lambda branch: (len(branch[0]), len(branch[1])))
         # One test reads the attribute in place; several share a local.
         subject = f"self.{self.m.state_attr}" if tests == 1 else "state"
         if tests > 1:
@@ -180,12 +211,19 @@ class Compiler:
             last = i == len(branches) - 1 and uninitialized is None
             test = " or ".join(self._test(s, subject) for s in states)
             body.line("else:" if last else f"{'if' if i == 0 else 'elif'} {test}:")
-            out.lines.extend("    " + line for line in lines)
+            body.out.lines.extend(indent + "    " + line for line in lines)
         if uninitialized is not None:
             body.line("else:")
             with body.block():
                 self.row(body.scope(), uninitialized)
-        return _function(header, finish(out))
+
+    def delegate(self, body: _Body, name: str) -> None:
+        """Answer as operation ``name`` answers; a continuation (resumed only from here) is written in place."""
+        op = next(o for o in self.plan.operations if o.name == name)
+        if op.operation.kind == "continuation" and not op.signature.parameters and body.method:
+            self.dispatch(body, op)
+        else:
+            body.line(f"return self.{name}()")
 
     def _decision_source(self, decision: Decision, local: set[str]) -> list[str]:
         out = _Lines()
@@ -195,9 +233,18 @@ class Compiler:
     def decision(self, body: _Body, decision: Decision) -> None:
         for let in decision.lets:
             body.let(let)
-        guards = _Guards(_cacheable_guards(decision))
-        for branch in decision.branches:
-            tests = [guards.test(t, body) for t in branch.tests]
+        items = _nest([_Leaf(b.tests, b) for b in decision.branches])
+        self._items(body, items, _Guards(_cacheable_guards(items)))
+
+    def _items(self, body: _Body, items: list[_Item], guards: _Guards) -> None:
+        for item in items:
+            if isinstance(item, _Group):
+                body.line(f"if {guards.test(item.head, body)}:")
+                with body.block():
+                    self._items(body, item.items, guards)
+                continue
+            tests = [guards.test(t, body) for t in item.tests]
+            branch = item.branch
             if branch.attempt is not None:
                 guard = branch.attempt.guard
                 body.line(f"if {' and '.join(tests)}:" if tests else "if True:")
@@ -282,15 +329,74 @@ class _Guards:
         return f"(_guard_{guard.name} := {expr})"
 
 
-def _cacheable_guards(decision: Decision) -> set[str]:
-    """Guards tested by several rows whose first test is the first test of a branch (always evaluated)."""
-    first: dict[str, bool] = {}
-    uses: dict[str, int] = {}
-    for branch in decision.branches:
-        for i, t in enumerate(branch.tests):
-            uses[t.guard.name] = uses.get(t.guard.name, 0) + len(branch.rows)
-            first.setdefault(t.guard.name, i == 0)
-    return {g for g, n in uses.items() if n > 1 and first[g]}
+@dataclass(frozen=True)
+class _Leaf:
+    """A branch, and the tests of it not yet made by the groups around it."""
+
+    tests: tuple[GuardTest, ...]
+    branch: Branch
+
+
+@dataclass(frozen=True)
+class _Group:
+    """Consecutive branches that test the same guard first: one ``if``, the branches nested in it."""
+
+    head: GuardTest
+    items: list[_Item]
+
+
+_Item = Union[_Leaf, _Group]
+
+
+def _nest(leaves: list[_Leaf]) -> list[_Item]:
+    """Nest consecutive branches that make the same first test under one test of it, as one would by hand.
+
+    Every row ends in a return or a raise, so a nested branch that does not
+    hold falls through to the next, exactly as the flat chain of tests did.
+    A group ends after a branch with no test of its own (the rest could never
+    be reached); a branch with an attempt stays where it is.
+    """
+    items: list[_Item] = []
+    i = 0
+    while i < len(leaves):
+        first = leaves[i]
+        j = i + 1
+        if first.branch.attempt is None and first.tests:
+            while (j < len(leaves) and len(leaves[j - 1].tests) > 1 and leaves[j].branch.attempt is None
+                   and leaves[j].tests[:1] == first.tests[:1]):
+                j += 1
+        if j - i > 1:
+            items.append(_Group(first.tests[0], _nest([_Leaf(leaf.tests[1:], leaf.branch) for leaf in leaves[i:j]])))
+        else:
+            items.append(first)
+        i = j
+    return items
+
+
+def _cacheable_guards(items: list[_Item]) -> set[str]:
+    """Guards tested more than once whose first test is always made before the others.
+
+    That first test must open a branch or a group (not follow an ``and``), and
+    every later test must lie in the same group, where it can only run after it.
+    """
+    uses: list[tuple[str, tuple[int, ...], bool]] = []  # (guard, the groups around the test, opens its item)
+
+    def walk(level: list[_Item], path: tuple[int, ...]) -> None:
+        for item in level:
+            if isinstance(item, _Group):
+                uses.append((item.head.guard.name, path, True))
+                walk(item.items, (*path, id(item)))
+            else:
+                uses.extend((t.guard.name, path, k == 0) for k, t in enumerate(item.tests))
+
+    walk(items, ())
+    cached = set()
+    for name in {u[0] for u in uses}:
+        mine = [u for u in uses if u[0] == name]
+        _, where, opens = mine[0]
+        if len(mine) > 1 and opens and all(path[:len(where)] == where for _, path, _ in mine[1:]):
+            cached.add(name)
+    return cached
 
 
 def _params(signature: Any, method: bool) -> str:
@@ -347,7 +453,7 @@ def compile_class(machine: Machine, name: str, module: str, bases: tuple[type, .
     compiler = Compiler(machine)
     plan = compiler.plan
     source = compiler.class_source()
-    namespace = _exec(source, resolve_namespace(machine), f"{machine.name} class")
+    namespace = _exec(source, compiler.namespace, f"{machine.name} class")
     body: dict[str, Any] = {"__module__": module, "__qualname__": name,
                             "__doc__": f"{machine.title}, compiled from its declaration.\n\n{machine.doc}",
                             "__asyncspec_source__": source, "__asyncspec_machine__": machine}
@@ -372,7 +478,7 @@ def compile_function(machine: Machine, module: str) -> Callable[..., Any]:
     compiler = Compiler(machine)
     (op,) = compiler.plan.operations
     source = compiler.operation(op) + "\n"
-    namespace = _exec(source, resolve_namespace(machine), f"{machine.name} function")
+    namespace = _exec(source, compiler.namespace, f"{machine.name} function")
     function = namespace[op.name]
     function.__module__ = module
     function.__asyncspec_source__ = source

@@ -33,7 +33,7 @@ def test_an_extending_machine_is_drawn_with_the_rows_it_inherits_marked():
     assert "\u2191 set_result" not in dot
     # a row no public call reaches is drawn, and says so
     assert "_wakeup / None (unreachable)" in dot
-    assert 'PENDING -> CANCELLED [label="_step_run_and_handle_result [raised_cancelled] / None"]' in dot
+    assert 'PENDING -> CANCELLED [label="_step_run_and_handle_result [raised and raised_cancelled] / None"]' in dot
 
 
 def test_rerun_is_byte_identical():

@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import copy
+from dataclasses import replace
 import itertools
 import sys
 from pathlib import Path
@@ -21,9 +22,10 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 
 from asyncspec import impl
 from asyncspec.impl import compile_class
+from asyncspec.impl._compile import Compiler, _Body, _Lines
 from asyncspec.model_tests.model import Recorder, model_class
 from asyncspec.model_tests.selector import transitions_choice
-from asyncspec.spec import DECISIONS, load, plan_of
+from asyncspec.spec import DECISIONS, Branch, load, plan_of
 from asyncspec.spec._schema import load_machine
 
 GOLDEN = Path(__file__).parent / "golden"
@@ -33,7 +35,8 @@ PYTHON = sys.version_info[:2]
 # -- the generated source is pinned ---------------------------------------------------
 
 @pytest.mark.parametrize("profile", ["cpython", "seed"])
-@pytest.mark.parametrize("name, attr", [("future", "Future"), ("event", "Event"), ("ensure_future", "ensure_future")])
+@pytest.mark.parametrize("name, attr", [("future", "Future"), ("event", "Event"), ("ensure_future", "ensure_future"),
+                                        ("task", "Task")])
 def test_the_generated_source_is_the_golden_one(profile, name, attr):
     if PYTHON != (3, 11):
         pytest.skip("the golden sources are the ones generated for Python 3.11's gates")
@@ -59,6 +62,57 @@ def test_transitions_picks_the_row_the_plan_picks(python):
                         (machine.name, decision.state.name, op.name, valuation)
                     checked += 1
     assert checked > 100
+
+
+class _Choosing(Compiler):
+    """The compiler with every row written as ``return <its id>`` and every guard read from ``V``."""
+
+    def row(self, body: Any, row: Any) -> None:
+        body.line(f"return {row.id!r}")
+
+
+class _Refused(Exception):
+    pass
+
+
+def _attempt(passes: bool) -> None:
+    if not passes:
+        raise _Refused
+
+
+def _valued(branch: Branch) -> Branch:
+    tests = tuple(replace(t, guard=replace(t.guard, expr=f"V[{t.guard.name!r}]")) for t in branch.tests)
+    attempt = branch.attempt
+    if attempt is not None:
+        name = attempt.guard.name
+        attempt = replace(attempt, guard=replace(attempt.guard, attempt=f"_attempt(V[{name!r}])",
+                                                 raises="_Refused", let=()))
+    return replace(branch, tests=tests, attempt=attempt)
+
+
+@pytest.mark.parametrize("python", [(3, 11), (3, 12), (3, 13)])
+def test_the_compiled_tests_pick_the_row_the_plan_picks(python):
+    """The compiler nests branches that share a first test and keeps guards in locals: never another row."""
+    nested = checked = 0
+    for machine in load(python=python).machines.values():
+        compiler = _Choosing(machine)
+        for op in compiler.plan.operations:
+            for decision in op.decisions:
+                out = _Lines()
+                compiler.decision(_Body(compiler, out, set(), True),
+                                  replace(decision, lets=(), branches=tuple(map(_valued, decision.branches))))
+                source = "def decide(V):\n" + "\n".join(out.lines)
+                nested += any(line.startswith("        if") for line in out.lines)
+                namespace: dict[str, Any] = {"_attempt": _attempt, "_Refused": _Refused}
+                exec(source, namespace)
+                names = sorted({t.guard.name for b in decision.branches for t in b.tests}
+                               | {b.attempt.guard.name for b in decision.branches if b.attempt is not None})
+                for values in itertools.product((False, True), repeat=len(names)):
+                    valuation = dict(zip(names, values))
+                    chosen = decision.choose(lambda g: valuation[g.name], lambda a: not valuation[a.guard.name])
+                    assert namespace["decide"](valuation) == chosen.id, (machine.name, op.name, valuation, source)
+                    checked += 1
+    assert nested and checked > 100
 
 
 def test_every_open_question_is_decided_once():
