@@ -19,7 +19,10 @@ log. Another interpreter could implement the same protocol.
 * ``{"op": "perform", "step": N, "action": {...}, "timeout": S, "run": {"exact_origin": ...}}``:
   the step on the current run (a new one when ``run`` is given), replied
   ``{"ok": {"outcome", "events", "state"}}``, or ``{"error": "TargetCrashed"
-  | "StepTimeout", "what": ...}`` when the target broke the step
+  | "StepTimeout", "what": ...}`` when the target broke the step. With
+  ``"as": K`` (an integer), the worker keeps the action as number K, and a
+  later request may give ``"action": K`` instead of the action itself (a
+  path's steps are replayed many times; each action crosses once)
 * ``{"op": "end_run"}``: the current run is closed; ``{"ok": null}``
 
 An action is ``Action``'s fields, its recipes as ``{"kind", "value", "args"}``;
@@ -63,9 +66,16 @@ def main() -> int:
 
 class _Server:
     def __init__(self) -> None:
+        # Imported once here, after the hello: each step would otherwise pay for the import statements.
+        from .model_tests.engine import Run
+        from .spec import errors
+        self.Run = Run
+        self.errors = errors
         self.target: Any = None
         self.machine: Any = None
         self.run: Any = None
+        #: The actions sent with a number (``"as"``), by number.
+        self.actions: dict[int, Any] = {}
         if hasattr(signal, "SIGALRM"):
             signal.signal(signal.SIGALRM, self._timed_out)
         self.timeout = 10.0
@@ -83,12 +93,12 @@ class _Server:
         handler = getattr(self, f"do_{op}", None)
         if handler is None:
             return {"error": "UsageError", "what": f"expected an op in resolve, perform, end_run, found {op!r}"}
-        from .spec.errors import StepTimeout, TargetCrashed, TargetError
+        errors = self.errors
         try:
             return {"ok": handler(request)}
-        except TargetError as e:
+        except errors.TargetError as e:
             return {"error": "TargetError", "what": str(e)}
-        except (StepTimeout, TargetCrashed) as e:
+        except (errors.StepTimeout, errors.TargetCrashed) as e:
             return {"error": type(e).__name__, "what": str(e)}
         except BaseException as e:  # the worker's own failure: said, in one line, and the tool stops it
             import traceback
@@ -107,10 +117,18 @@ class _Server:
                 "exact_origin": target.exact_origin}
 
     def do_perform(self, request: dict) -> dict:
-        from .model_tests.engine import Run
-        from .spec.errors import TargetCrashed
+        TargetCrashed = self.errors.TargetCrashed
         if self.target is None:
             raise TargetCrashed("expected a resolve request before the first step")
+        action = request["action"]
+        if type(action) is int:
+            if action not in self.actions:
+                raise ValueError(f"expected the number of an action sent before, found {action}")
+            action = self.actions[action]
+        else:
+            action = action_from_json(action)
+            if "as" in request:
+                self.actions[int(request["as"])] = action
         self.timeout = float(request.get("timeout") or self.timeout)
         self._arm()
         try:
@@ -119,11 +137,11 @@ class _Server:
                 if hasattr(gc, "freeze"):  # (not PyPy's)
                     gc.freeze()  # what the run makes is all a collection in it visits
                 try:
-                    self.run = Run(self.target, self.machine)
+                    self.run = self.Run(self.target, self.machine)
                 except BaseException as e:  # the target's loop factory is the user's code
                     raise TargetCrashed(f"making the run's event loop raised {type(e).__name__}: {e}") from None
                 self.run.exact_origin = bool(request["run"].get("exact_origin", True))
-            observation = self.run.perform(action_from_json(request["action"]), int(request["step"]))
+            observation = self.run.perform(action, int(request["step"]))
         finally:
             self._disarm()
         return observation.as_dict()

@@ -76,13 +76,20 @@ def main() -> int:
     signal.signal(signal.SIGALRM, on_timeout)
 
     heartbeat = open(request.results + ".step", "w", encoding="utf-8")
+    described: dict[Any, str] = {}  # each action's description, made once: paths replay the same actions
+
+    def describe(action: Any) -> str:
+        text = described.get(action)
+        if text is None:
+            text = described[action] = action.describe()
+        return text
 
     @contextlib.contextmanager
     def guard(action: object, before: Sequence[Any] = ()):
         # The step about to run and the path to it, overwritten each time: what the parent reports
         # if we die in it, and, by its modification time, the sign of life it watches.
-        state["action"] = action.describe()  # type: ignore[attr-defined]
-        state["path"] = "\t".join([a.describe() for a in before] + [state["action"]])
+        state["action"] = describe(action)
+        state["path"] = "\t".join([describe(a) for a in before] + [state["action"]])
         heartbeat.seek(0)
         heartbeat.write(f"{state['step']}\t{state['action']}\t{state['path']}")
         heartbeat.truncate()

@@ -399,8 +399,12 @@ def _run_worker_once(job: Job) -> None:
         proc.stdin.close()
         last_size, last_change = -1, time.monotonic()
         heartbeat = Path(str(job.results) + ".step")
-        while proc.poll() is None:
-            time.sleep(0.1)
+        while True:
+            try:
+                proc.wait(0.1)  # (returns as soon as the worker ends: the next job starts at once)
+                break
+            except subprocess.TimeoutExpired:
+                pass
             size = heartbeat.stat().st_mtime_ns if heartbeat.exists() else 0
             if size != last_size:
                 last_size, last_change = size, time.monotonic()
@@ -622,16 +626,26 @@ def run_audit(requests: Sequence[AuditRequest], workers: int | None = None, out:
         pending = _round_robin(jobs)
         running: list[threading.Thread] = []
         show = sys.stderr.isatty()  # the progress bar goes to stderr, the report to stdout or --out
+        ended = threading.Semaphore(0)  # released as each job ends: the next one starts at once
+        finished: set[threading.Thread] = set()
+
+        def run(job: Job) -> None:
+            try:
+                _run_worker(job)
+            finally:
+                finished.add(threading.current_thread())
+                ended.release()
+
         try:
             while pending or running:
-                running = [t for t in running if t.is_alive()]
+                running = [t for t in running if t not in finished and t.is_alive()]
                 while pending and len(running) < workers:
-                    thread = threading.Thread(target=_run_worker, args=(pending.pop(0),), daemon=True)
+                    thread = threading.Thread(target=run, args=(pending.pop(0),), daemon=True)
                     thread.start()
                     running.append(thread)
                 if show:
                     _progress_bar(jobs, started, sys.stderr)
-                time.sleep(0.2)
+                ended.acquire(timeout=0.2)
         finally:
             for job in jobs:  # interrupted: no worker outlives the audit
                 if job.proc is not None and job.proc.poll() is None:

@@ -226,6 +226,8 @@ class TargetProcess:
         self.meta: dict = {}
         #: What each message sent and not yet answered asked, oldest first.
         self.waiting: list[str] = []
+        #: The actions this worker was sent, each with the number it knows it by, and its description.
+        self.numbered: dict[Any, tuple[int, str]] = {}
 
     @property
     def alive(self) -> bool:
@@ -239,6 +241,7 @@ class TargetProcess:
                                          stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log, cwd=self.cwd)
         self.pid = os.getpid()
         self.buffer = b""
+        self.numbered = {}
         hello = self._read(max(self.stall, 60.0), "starting")
         if "hello" not in hello:
             raise TargetCrashed(f"expected the worker's hello, found {str(hello)[:120]}")
@@ -264,6 +267,10 @@ class TargetProcess:
         """Send ``message``; its reply is read by :meth:`receive`, in turn (the worker answers in order)."""
         if not self.alive:
             self.start()
+        self.post(message, what)
+
+    def post(self, message: dict, what: str) -> None:
+        """Send ``message`` to the worker already started (:meth:`send`, without asking whether it lives)."""
         self._write(message, what)
         self.waiting.append(what)
 
@@ -375,11 +382,21 @@ class RemoteRun:
         self.begun: int | None = None
 
     def begin(self, action: Any, step: int) -> None:
-        message: dict[str, Any] = {"op": "perform", "step": step, "action": action_to_json(action),
-                                   "timeout": self.process.timeout}
+        process = self.process
+        if not process.alive:
+            process.start()  # before numbering the action: a new worker knows none
+        message: dict[str, Any] = {"op": "perform", "step": step, "timeout": process.timeout}
+        known = process.numbered.get(action)
+        if known is None:
+            # The first time this worker sees it: the action, and the number it goes by from now on.
+            known = process.numbered[action] = (len(process.numbered), action.describe())
+            message["action"] = action_to_json(action)
+            message["as"] = known[0]
+        else:
+            message["action"] = known[0]
         if not self.started:
             message["run"] = {"exact_origin": self.exact_origin}
-        self.process.send(message, f"step {step}: {action.describe()}")
+        process.post(message, f"step {step}: {known[1]}")
         self.started = True
         self.begun = step
 

@@ -54,6 +54,9 @@ def step_context(step: int) -> str:
 IDLE_LIMIT = 20
 #: The engine's folder, as this process imported it (a worker on another interpreter, from elsewhere).
 _ENGINE_FOLDER = os.path.dirname(__file__)
+#: What a text must hold for ``describe_text`` to change it: a repr, a quote, a call, an address, a
+#: task's default name, the never-retrieved message, where something was made, the engine's folder.
+_NORMALISED = ("<", "'", "(", "0x", "Task-", " exception was never retrieved", "created at", _ENGINE_FOLDER)
 #: How an object's own internal callback is described (a task's step, its wake-up).
 INTERNAL = "<internal>"
 
@@ -623,6 +626,8 @@ class Run:
         Only where the spec itself prints the class: an object repr, a future repr,
         and the never-retrieved message, which all name ``type(self)``.
         """
+        if not any(mark in text for mark in _NORMALISED):
+            return text  # (most texts: an error's message) nothing below would change it
         for cls in self.classes:
             text = text.replace(f"<{cls.__module__}.{cls.__qualname__} object at", "<{cls} object at")
             text = text.replace(f"<{cls.__name__} ", "<{cls} ")

@@ -108,3 +108,34 @@ def test_the_matrix_over_the_interpreters_here_explains_every_cell(tmp_path):
     assert document.get("unmet_known", []) == []
     assert status == 0
     assert {i["label"] for i in document["interpreters"]} == {i.label for i in found}
+
+
+def test_an_action_crosses_once_then_goes_by_its_number(tmp_path, monkeypatch):
+    """A path's steps are replayed many times: each action is sent whole once, then by the number it was given."""
+    from asyncspec.model_tests.engine import Action
+    from asyncspec.model_tests.explore import initial_path
+    from asyncspec.spec.errors import TargetCrashed
+
+    machine = spec_for("cpython")["future"]
+    process = remote.TargetProcess(remote.running_here(), "asyncio:Future", None, "asyncio", "cpython", 10.0,
+                                   tmp_path / "worker.log", str(tmp_path))
+    target = remote.remote_target(process)
+    sent: list[dict] = []
+    write = process._write
+    monkeypatch.setattr(process, "_write", lambda message, what: (sent.append(message), write(message, what)))
+    path = [*initial_path(machine), Action("call", "cancel", "f0"), Action("call", "cancelled", "f0")]
+    try:
+        observed = []
+        for _ in range(2):
+            run = target.new_run(machine)
+            observed.append([run.perform(action, step) for step, action in enumerate(path)])
+            run.close()
+        steps = [m for m in sent if m.get("op") == "perform"]
+        assert [type(m["action"]) for m in steps] == [dict] * 3 + [int] * 3
+        assert [m.get("as") for m in steps[:3]] == [0, 1, 2] and [m["action"] for m in steps[3:]] == [0, 1, 2]
+        assert observed[0] == observed[1]  # the same steps, taken alike, whichever way they crossed
+        assert observed[1][-1].outcome == ("returns", True)
+        with pytest.raises(TargetCrashed, match="expected the number of an action sent before, found 7"):
+            process.ask({"op": "perform", "step": 0, "action": 7}, "step 0")
+    finally:
+        process.stop()

@@ -115,6 +115,30 @@ def test_the_compiled_tests_pick_the_row_the_plan_picks(python):
     assert nested and checked > 100
 
 
+def test_the_model_binds_positional_arguments_as_inspect_does():
+    """The model's shortcut for positional arguments: the same names, values, defaults and order, or TypeError."""
+    from asyncspec.model_tests.model import _arguments
+    checked = 0
+    for python in [(3, 8), (3, 11), (3, 13)]:
+        for machine in load(python=python).machines.values():
+            for op in plan_of(machine).operations:
+                for count in range(1, len(op.signature.parameters) + 2):
+                    args = tuple(range(count))
+                    try:
+                        bound = op.signature.bind(*args)
+                        bound.apply_defaults()
+                        want: Any = list(bound.arguments.items())
+                    except TypeError:
+                        want = TypeError
+                    try:
+                        got: Any = list(_arguments(op, args, {}).items())
+                    except TypeError:
+                        got = TypeError
+                    assert got == want, (machine.name, op.name, args)
+                    checked += 1
+    assert checked > 100
+
+
 def test_every_open_question_is_decided_once():
     questions = [q for q, _, _ in DECISIONS]
     assert len(questions) == len(set(questions)) >= 3
