@@ -10,7 +10,9 @@ interpreter (``_target_worker``) and the model here. The worker appends JSON lin
 * ``{"event": "resolved", "kind": ...}`` once the target is imported;
 * ``{"event": "progress", "step": N, "action": ...}`` as the run goes (at most
   a few a second; the step about to run is also kept, overwritten, in
-  ``<results>.step`` as ``N<TAB>action<TAB>`` then the path's actions to it, tab-separated);
+  ``<results>.step`` as ``N<TAB>action<TAB>`` then the path's actions to it, tab-separated:
+  before every step, or, for a target on another interpreter, whose own worker tells which
+  step broke it, at most four times a second);
 * ``{"event": "finding", "rows": [...], "counterexample": {...}}`` as soon as a
   counterexample is kept (the rows it is the first for), so that a worker that
   dies later loses none;
@@ -68,7 +70,7 @@ def main() -> int:
     emit(event="resolved", kind=target.kind)
 
     timeout = request.timeout
-    state: dict[str, Any] = {"step": 0, "action": "", "emitted": 0.0, "path": ""}
+    state: dict[str, Any] = {"step": 0, "action": "", "emitted": 0.0, "path": "", "written": float("-inf")}
 
     def on_timeout(signum: int, frame: object) -> None:
         raise StepTimeout(f"a step ran past {timeout:g}s (--timeout)")
@@ -84,16 +86,23 @@ def main() -> int:
             text = described[action] = action.describe()
         return text
 
+    # A target in this process may take it down in any step: each step is written before it runs. A target
+    # in another interpreter's worker cannot (its worker says which step broke it): a sign of life will do.
+    every = 0.25 if request.interpreter else 0.0
+
     @contextlib.contextmanager
     def guard(action: object, before: Sequence[Any] = ()):
         # The step about to run and the path to it, overwritten each time: what the parent reports
         # if we die in it, and, by its modification time, the sign of life it watches.
-        state["action"] = describe(action)
-        state["path"] = "\t".join([describe(a) for a in before] + [state["action"]])
-        heartbeat.seek(0)
-        heartbeat.write(f"{state['step']}\t{state['action']}\t{state['path']}")
-        heartbeat.truncate()
-        heartbeat.flush()
+        now = time.monotonic()
+        if now - state["written"] >= every:
+            state["written"] = now
+            state["action"] = describe(action)
+            state["path"] = "\t".join([describe(a) for a in before] + [state["action"]])
+            heartbeat.seek(0)
+            heartbeat.write(f"{state['step']}\t{state['action']}\t{state['path']}")
+            heartbeat.truncate()
+            heartbeat.flush()
         signal.setitimer(signal.ITIMER_REAL, timeout)
         try:
             yield

@@ -21,8 +21,8 @@ import weakref
 from types import GeneratorType
 from typing import Any, Callable, Generator, Iterator
 
-from ..spec import Attempt, Let, Machine, Observed, OperationPlan, Plan, RowPlan, Spec, class_attribute, compiled, \
-    plan_of, resolve_namespace
+from ..spec import Attempt, Let, Machine, Observed, OperationPlan, Plan, Returns, RowPlan, Spec, class_attribute, \
+    compiled, plan_of, resolve_namespace
 
 
 class Recorder:
@@ -104,6 +104,29 @@ def _positional(op: OperationPlan) -> tuple[tuple[str, ...], int, tuple[tuple[st
 
 
 _POSITIONAL: dict[int, tuple[OperationPlan, Any]] = {}
+
+
+def _constant_answers(op: OperationPlan) -> dict[str, tuple[RowPlan, Any]]:
+    """By state: the one row of an argument-free call that binds, tests, does and moves nothing and
+    returns a literal, with that literal."""
+    if any(p.default is p.empty and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
+           for p in op.signature.parameters.values()):
+        return {}
+    answers = {}
+    for decision in op.decisions:
+        if decision.lets or len(decision.branches) != 1:
+            continue
+        (branch,) = decision.branches
+        row = branch.row
+        if branch.tests or row is None or row.effects or row.dest is not None or not isinstance(row.output, Returns):
+            continue
+        literal = _simple(row.output.expr)
+        if literal is not None and not literal[0]:
+            answers[decision.state.name] = (row, literal[1])
+    return answers
+
+
+_CONSTANT: dict[int, tuple[OperationPlan, Any]] = {}
 
 
 def _bound_defaults(op: OperationPlan) -> dict[str, Any]:
@@ -267,6 +290,17 @@ class ModelObject:
         setattr(self, self.asyncspec_machine.state_attr, row.dest.value)
 
     def _run_plain(self, op: OperationPlan, args: tuple, kwargs: dict) -> Any:
+        if not args and not kwargs:
+            constant = _once(_CONSTANT, op, lambda: _constant_answers(op))
+            if constant:
+                # A state whose one row answers a constant and does nothing else (done(), cancelled()):
+                # the row fires as _select would record it, without interpreting it again.
+                state = self.asyncspec_plan.state_of(getattr(self, self.asyncspec_machine.state_attr, None))
+                answer = constant.get(state.name) if state is not None else None
+                if answer is not None:
+                    if not (op.operation.kind == "query" and getattr(self, "_asyncspec_busy", False)):
+                        self.asyncspec_recorder.record(answer[0].id, self)
+                    return answer[1]
         kind = op.operation.kind
         busy = getattr(self, "_asyncspec_busy", False)
         if kind in ("command", "callback"):
