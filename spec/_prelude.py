@@ -105,11 +105,7 @@ def run_eagerly(loop: Any, task: Any, context: Any, step: Any) -> None:
     a newer one does this through the table of current tasks and the registry
     of all tasks, which is what ``current_task()`` and ``all_tasks()`` read.)
     """
-    from asyncio import tasks
-
-    swap = getattr(tasks, "_swap_current_task", None) or _swap_current_task
-    register = getattr(tasks, "_register_eager_task", tasks._register_task)
-    unregister = getattr(tasks, "_unregister_eager_task", tasks._unregister_task)
+    swap, register, unregister = _EAGER or _eager_hooks()
     previous = swap(loop, task)
     try:
         register(task)
@@ -119,6 +115,20 @@ def run_eagerly(loop: Any, task: Any, context: Any, step: Any) -> None:
             unregister(task)
     finally:
         swap(loop, previous)
+
+
+#: asyncio's hooks for an eager step (swap the current task, register and unregister an eager task), once found.
+_EAGER: tuple[Any, Any, Any] | None = None
+
+
+def _eager_hooks() -> tuple[Any, Any, Any]:
+    global _EAGER
+    from asyncio import tasks
+
+    _EAGER = (getattr(tasks, "_swap_current_task", None) or _swap_current_task,
+              getattr(tasks, "_register_eager_task", tasks._register_task),
+              getattr(tasks, "_unregister_eager_task", tasks._unregister_task))
+    return _EAGER
 
 
 def _swap_current_task(loop: Any, task: Any) -> Any:

@@ -366,8 +366,9 @@ MACHINE = {
         {"trigger": "_eager_start", "source": "PENDING", "dest": None,
          "effects": [
              {"do": "run_eagerly(loop, self, context, self._step_run_and_handle_result)"},
-             {"set": "coro", "to": "None", "if": "self.done()"},
-             {"do": "register_task(self)", "if": "not self.done()"},
+             {"do": "self.done()", "bind": "finished"},
+             {"set": "coro", "to": "None", "if": "finished"},
+             {"do": "register_task(self)", "if": "not finished"},
          ],
          "returns": "None", "clauses": ["T-EAGER", "T-EAGER-CURRENT", "T-EAGER-DONE"]},
         *_each(_DONE, {"trigger": "_eager_start", "dest": None, "returns": "None",
