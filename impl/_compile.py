@@ -219,8 +219,8 @@ class Compiler:
 
     def delegate(self, body: _Body, name: str) -> None:
         """Answer as operation ``name`` answers; a continuation (resumed only from here) is written in place."""
-        op = next(o for o in self.plan.operations if o.name == name)
-        if op.operation.kind == "continuation" and not op.signature.parameters and body.method:
+        op = next((o for o in self.plan.operations if o.name == name), None)
+        if op is not None and op.operation.kind == "continuation" and not op.signature.parameters and body.method:
             self.dispatch(body, op)
         else:
             body.line(f"return self.{name}()")
