@@ -219,7 +219,10 @@ class Compiler:
 
     def delegate(self, body: _Body, name: str) -> None:
         """Answer as operation ``name`` answers; a continuation (resumed only from here) is written in place."""
-        op = next((o for o in self.plan.operations if o.name == name), None)
+        try:
+            op = self.plan.operation(name)
+        except KeyError:  # not an operation of this plan: the call, as written
+            op = None
         if op is not None and op.operation.kind == "continuation" and not op.signature.parameters and body.method:
             self.dispatch(body, op)
         else:

@@ -21,8 +21,8 @@ import weakref
 from types import GeneratorType
 from typing import Any, Callable, Generator, Iterator
 
-from ..spec import Attempt, Let, Machine, Observed, OperationPlan, Plan, Returns, RowPlan, Spec, class_attribute, \
-    compiled, plan_of, resolve_namespace
+from ..spec import Attempt, Let, Machine, Observed, OperationPlan, Plan, Returns, RowPlan, Spec, State, \
+    class_attribute, compiled, plan_of, resolve_namespace
 
 
 class Recorder:
@@ -255,7 +255,7 @@ class ModelObject:
     def _select(self, op: OperationPlan, args: tuple, kwargs: dict) -> tuple[RowPlan, _Call]:
         """Pick the row that fires, as the plan orders the branches, and record it."""
         call = _Call(self, _arguments(op, args, kwargs))
-        state = self.asyncspec_plan.state_of(getattr(self, self.asyncspec_machine.state_attr, None))
+        state = self._current_state()
         if state is None and op.operation.kind == "property":
             # A property does not read the state: an uninitialized object answers as a new one.
             state = self.asyncspec_plan.constructor.initial
@@ -266,12 +266,19 @@ class ModelObject:
             row = op.uninitialized
         else:
             row = _choose(op, state.name, call, self.asyncspec_globals)
-        # A query an operation of this object asks of it while deciding or acting (a loop's Handle
-        # asking get_debug()) is part of that operation's row, not a row of its own.
-        if not (op.operation.kind == "query" and getattr(self, "_asyncspec_busy", False)):
-            self.asyncspec_recorder.record(row.id, self)
+        self._fired(op, row)
         del self  # this frame may outlive the call, in a traceback through the row's let
         return row, call
+
+    def _current_state(self) -> State | None:
+        """The declared state this object is in (None: uninitialized)."""
+        return self.asyncspec_plan.state_of(getattr(self, self.asyncspec_machine.state_attr, None))
+
+    def _fired(self, op: OperationPlan, row: RowPlan) -> None:
+        """Record that ``row`` fired, unless it is a query an operation of this object asks of it while
+        deciding or acting (a loop's Handle asking get_debug()): that is part of the operation's row."""
+        if not (op.operation.kind == "query" and getattr(self, "_asyncspec_busy", False)):
+            self.asyncspec_recorder.record(row.id, self)
 
     def _steps(self, row: RowPlan, call: _Call) -> Generator[tuple[str, Any], None, None]:
         """Run the row's effects, moving the state where the plan says; yield what they wait on."""
@@ -295,11 +302,10 @@ class ModelObject:
             if constant:
                 # A state whose one row answers a constant and does nothing else (done(), cancelled()):
                 # the row fires as _select would record it, without interpreting it again.
-                state = self.asyncspec_plan.state_of(getattr(self, self.asyncspec_machine.state_attr, None))
+                state = self._current_state()
                 answer = constant.get(state.name) if state is not None else None
                 if answer is not None:
-                    if not (op.operation.kind == "query" and getattr(self, "_asyncspec_busy", False)):
-                        self.asyncspec_recorder.record(answer[0].id, self)
+                    self._fired(op, answer[0])
                     return answer[1]
         kind = op.operation.kind
         busy = getattr(self, "_asyncspec_busy", False)
